@@ -1,0 +1,81 @@
+"""``provenance import``: bring-your-own corpora (JSONL, Parquet, WARC)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provenance.cli.options import workspace_of
+from provenance.cli.progress import progress_counter
+from provenance.errors import InputError
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["warc", "parquet", "jsonl"]), default=None,
+              help="Input format (default: from the file name).")
+@click.option("--text-column", default="text", show_default=True, help="Column holding the document text.")
+@click.option("--url-column", default="url", show_default=True, help="Column holding the source URL (optional).")
+@click.option("--license-column", default="license", show_default=True,
+              help="Column holding a license (URL, SPDX id or name), normalised to SPDX (optional).")
+@click.option("--consent-column", default="consent", show_default=True,
+              help="Column holding consent: opted_out, granted or unspecified (optional).")
+@click.option("--title-column", default="title", show_default=True, help="Column holding a title (optional).")
+@click.option("--id-column", default=None, help="Column holding a stable id of each row (default: the URL, else the text).")
+@click.option("--fetched-at-column", default=None, help="Column holding when the text was fetched (ISO 8601).")
+@click.option("--language-column", default=None, help="Column holding the language code.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Skip malformed rows (recorded in `fetches`) instead of stopping with nothing stored.")
+@click.pass_context
+def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_column: str,
+            url_column: str, license_column: str, consent_column: str, title_column: str,
+            id_column: str | None, fetched_at_column: str | None, language_column: str | None,
+            skip_bad_rows: bool) -> None:
+    """Import existing corpora: text to shards/import/, facts to the ledger.
+
+    Each file is one transaction: a malformed row stops that file with its line number and
+    nothing of it is stored (unless --skip-bad-rows). Importing the same file again adds nothing.
+    """
+    from crawl.importers.formats import detect_format
+    from crawl.importers.tabular import ColumnMap, import_tabular
+    from provenance.ledger import Ledger
+
+    workspace = workspace_of(ctx)
+    plan = []
+    for path in files:
+        if not path.exists():
+            raise InputError(f"{path} does not exist")
+        plan.append((path, detect_format(path, fmt)))
+    cols = ColumnMap(text=text_column, url=url_column, license=license_column, consent=consent_column,
+                     title=title_column, id=id_column, fetched_at=fetched_at_column, language=language_column)
+    config = {"files": [str(p.resolve()) for p in files], "format": fmt, "columns": cols.optional() | {"text": text_column},
+              "skip_bad_rows": skip_bad_rows}
+    totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "bad_rows": 0}
+    with Ledger(workspace).writer() as writer:
+        run = writer.start_run("import", config)
+        try:
+            for path, file_format in plan:
+                with progress_counter(f"import {path.name}") as advance:
+                    if file_format == "warc":
+                        from crawl.importers.warc import import_warc
+
+                        stats = import_warc(writer, run.run_id, path, progress=advance)
+                    else:
+                        stats = import_tabular(writer, run.run_id, path, file_format, cols,
+                                               skip_bad_rows=skip_bad_rows, progress=advance)
+                totals["files"] += 1
+                totals["rows"] += stats.rows
+                totals["documents"] += stats.documents_new
+                totals["unchanged"] += stats.unchanged
+                totals["bad_rows"] += stats.bad_rows
+                line = (f"{path}: {stats.rows} rows, {stats.documents_new} new or changed documents, "
+                        f"{stats.unchanged} unchanged")
+                if stats.bad_rows:
+                    line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
+                click.echo(line, err=True)
+        except BaseException:
+            writer.finish_run(run, totals, status="failed")
+            raise
+        writer.finish_run(run, totals)
+    click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)

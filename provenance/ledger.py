@@ -1,0 +1,464 @@
+"""The ledger: the one owner of the DuckDB database of a workspace.
+
+This is the only module that opens DuckDB for writing. Stages hand it typed records (or Arrow
+tables of the same shape); it appends them in batches, idempotently, inside transactions.
+
+* Schema: numbered ``migrations/NNNN_name.sql`` files, applied in order on every write open and
+  recorded in ``schema_migrations`` in the same transaction.
+* History: tables are append-only. A document gets a new row only when its state changed; the
+  other logs are sets (a row identical to a stored one, timestamps and run aside, is not added).
+* Concurrency: one writer at a time (DuckDB's model). A writer or reader that meets the lock
+  retries for a while, then raises :class:`LedgerLockedError` naming the process holding it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from provenance.errors import ProvenanceError
+from provenance.ids import new_run_id, utcnow
+from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, as_row
+from provenance.workspace import Workspace
+
+LOCK_WAIT_S = 10.0
+EMPTY_SHARD = "shards/_empty.parquet"
+VERSIONED_PACKAGES = (
+    "provenance", "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
+    "datasketch", "xxhash", "numpy",
+)
+
+
+class LedgerError(ProvenanceError):
+    """A ledger problem with a message that tells the user what to do."""
+
+
+class LedgerLockedError(LedgerError):
+    """Another process holds the ledger's write lock."""
+
+
+class LedgerMissingError(LedgerError):
+    """The workspace has no ledger yet."""
+
+
+# --- Arrow schemas of the appended records -------------------------------------------------
+
+TS = pa.timestamp("us")
+
+DOCUMENT_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("url", pa.string()), ("domain", pa.string()),
+    ("source_type", pa.string()), ("fetched_at", TS), ("text_sha256", pa.string()),
+    ("n_chars", pa.int64()), ("shard", pa.string()), ("license", pa.string()),
+    ("license_evidence", pa.string()), ("consent", pa.string()), ("consent_evidence", pa.string()),
+    ("title", pa.string()), ("author", pa.string()), ("published", pa.string()),
+    ("language", pa.string()), ("parent_doc_id", pa.string()),
+])
+FETCH_SCHEMA = pa.schema([
+    ("url", pa.string()), ("outcome", pa.string()), ("fetched_at", TS), ("status", pa.int32()),
+    ("reason", pa.string()), ("content_type", pa.string()), ("n_bytes", pa.int64()),
+    ("doc_id", pa.string()),
+])
+SIGNAL_SCHEMA = pa.schema([
+    ("url", pa.string()), ("domain", pa.string()), ("signal", pa.string()), ("value", pa.string()),
+    ("evidence", pa.string()), ("observed_at", TS), ("agent", pa.string()), ("doc_id", pa.string()),
+])
+LICENSE_SCHEMA = pa.schema([
+    ("url", pa.string()), ("source", pa.string()), ("raw_value", pa.string()),
+    ("license", pa.string()), ("observed_at", TS), ("doc_id", pa.string()), ("in_body", pa.bool_()),
+])
+MEDIA_SCHEMA = pa.schema([
+    ("media_url", pa.string()), ("page_doc_id", pa.string()), ("page_url", pa.string()),
+    ("discovered_at", TS), ("kind", pa.string()), ("mime_type", pa.string()),
+    ("license", pa.string()), ("license_evidence", pa.string()),
+])
+
+# Columns that make up a document's state: a new observation is stored only when one changes.
+DOCUMENT_STATE_COLUMNS = (
+    "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
+    "license", "license_evidence", "consent", "consent_evidence", "parent_doc_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _SetTable:
+    """An append-only log with set semantics: ``key`` columns identify a row's content."""
+
+    table: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    extra: dict[str, str] = field(default_factory=dict)  # computed columns: name -> SQL expression
+
+
+FETCHES = _SetTable("fetch_log", FETCH_SCHEMA, ("url", "status", "outcome", "reason", "doc_id"),
+                    {"domain": "NULL"})
+SIGNALS = _SetTable("signal_log", SIGNAL_SCHEMA, ("url", "signal", "agent", "value", "evidence", "doc_id"))
+LICENSES = _SetTable("license_log", LICENSE_SCHEMA, ("url", "doc_id", "source", "raw_value", "license", "in_body"))
+MEDIA = _SetTable("media_log", MEDIA_SCHEMA, ("media_url", "page_doc_id", "kind", "mime_type", "license"))
+
+
+def _key_expr(columns: Sequence[str], alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    parts = ", ".join(f"coalesce(CAST({prefix}{c} AS VARCHAR), chr(0))" for c in columns)
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def records_to_arrow(records: Iterable[Any], schema: pa.Schema) -> pa.Table:
+    """Typed records as an Arrow table of ``schema`` (columns in schema order)."""
+    rows = [as_row(r) for r in records]
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """How many rows each log gained from one write."""
+
+    documents: int = 0
+    fetches: int = 0
+    signals: int = 0
+    licenses: int = 0
+    media: int = 0
+
+
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(message: str) -> str:
+    match = _LOCK_RE.search(message)
+    if not match:
+        return "another process"
+    return f"process {match['pid']} ({match['prog']})"
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("provenance.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Ledger:
+    """Entry point: ``Ledger(workspace)``, then ``writer()`` or ``reader()`` as context managers."""
+
+    def __init__(self, workspace: Workspace | str | os.PathLike, *, lock_wait_s: float = LOCK_WAIT_S):
+        self.workspace = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+        self.lock_wait_s = lock_wait_s
+
+    @property
+    def path(self) -> Path:
+        return self.workspace.ledger_path
+
+    # --- connections ------------------------------------------------------------------------
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_wait_s
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if "lock" not in message.lower():
+                    raise LedgerError(f"cannot open the ledger {self.path}: {message}") from exc
+                if time.monotonic() >= deadline:
+                    holder = _lock_holder(message)
+                    raise LedgerLockedError(
+                        f"the ledger {self.path} is locked by {holder}, which is writing to it. "
+                        f"DuckDB allows one writer at a time: wait for that command to finish "
+                        f"(or stop it), then run this again."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        _exec(con, "SET file_search_path = ?", [str(self.workspace.root)])
+        return con
+
+    @contextmanager
+    def writer(self) -> Iterator["LedgerWriter"]:
+        """The write connection, migrations applied. Hold it only as long as a write needs it."""
+        self.workspace.create()
+        _ensure_empty_shard(self.workspace)
+        con = self._connect(read_only=False)
+        try:
+            _migrate(con)
+            writer = LedgerWriter(con, self.workspace)
+            writer.sweep_orphan_shards()
+            yield writer
+        finally:
+            con.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (for ``provenance sql`` and stage look-ups)."""
+        if not self.path.exists():
+            raise LedgerMissingError(
+                f"there is no ledger in {self.workspace.root}. Create one with `provenance import` "
+                f"or `provenance crawl`, or pass the right workspace with -w DIR."
+            )
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+        """Run one read query and return its rows as Arrow (stages ask the ledger, not DuckDB)."""
+        with self.reader() as con:
+            return con.sql(sql, params=params or None).to_arrow_table()
+
+
+def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> int:
+    """Run a statement to completion; returns the row count a write reports (0 otherwise)."""
+    rows = (con.execute(sql, params) if params else con.execute(sql)).fetchall()
+    if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int):
+        return rows[0][0]
+    return 0
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    try:
+        con.unregister(name)
+    except duckdb.Error:  # an aborted transaction refuses it; the view dies with the connection
+        pass
+
+
+def _ensure_empty_shard(workspace: Workspace) -> None:
+    """An empty shard keeps the ``corpus`` view valid before any text is stored."""
+    path = workspace.absolute(EMPTY_SHARD)
+    if not path.exists():
+        import pyarrow.parquet as pq
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        empty = pa.table({"doc_id": pa.array([], pa.string()), "url": pa.array([], pa.string()),
+                          "text": pa.array([], pa.string())})
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(empty, tmp)
+        os.replace(tmp, path)
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    _exec(con, """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)""")
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    done = []
+    for version, name, sql in _migrations():
+        if version in applied:
+            continue
+        _exec(con, "BEGIN TRANSACTION")
+        try:
+            _exec(con, sql)
+            _exec(con, "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
+            _exec(con, "COMMIT")
+        except duckdb.Error as exc:
+            _exec(con, "ROLLBACK")
+            raise LedgerError(f"migration {version:04d}_{name} failed: {exc}") from exc
+        done.append(version)
+    return done
+
+
+class LedgerWriter:
+    """Writes through one open connection. Each ``write`` is one transaction unless the caller
+    holds an outer one with :meth:`transaction`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, workspace: Workspace):
+        self.con = con
+        self.workspace = workspace
+        self._in_transaction = False
+
+    # --- transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator["LedgerWriter"]:
+        if self._in_transaction:
+            yield self
+            return
+        _exec(self.con, "BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            _exec(self.con, "ROLLBACK")
+            raise
+        else:
+            _exec(self.con, "COMMIT")
+        finally:
+            self._in_transaction = False
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def start_run(self, command: str, config: dict | None = None) -> Run:
+        run = Run(run_id=new_run_id(command), command=command, started_at=utcnow(),
+                  config=dict(config or {}), versions=package_versions())
+        _exec(
+            self.con,
+            "INSERT INTO run_log (run_id, command, started_at, status, config, versions, pid, host) "
+            "VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+            [run.run_id, run.command, run.started_at, json.dumps(run.config, default=str),
+             json.dumps(run.versions), os.getpid(), socket.gethostname()],
+        )
+        return run
+
+    def finish_run(self, run: Run, counts: dict | None = None, *, status: str = "finished") -> None:
+        _exec(
+            self.con,
+            "UPDATE run_log SET finished_at = ?, status = ?, counts = ? WHERE run_id = ?",
+            [utcnow(), status, json.dumps(counts or {}, default=str), run.run_id],
+        )
+
+    # --- appends ----------------------------------------------------------------------------
+
+    def write(
+        self,
+        run_id: str,
+        *,
+        documents: Iterable[Document] = (),
+        fetches: Iterable[FetchRecord] = (),
+        signals: Iterable[ConsentSignal] = (),
+        licenses: Iterable[LicenseFinding] = (),
+        media: Iterable[MediaRef] = (),
+    ) -> WriteResult:
+        """Append records of one batch in one transaction; returns how many rows were new."""
+        with self.transaction():
+            return WriteResult(
+                documents=self.append_documents(records_to_arrow(documents, DOCUMENT_SCHEMA), run_id),
+                fetches=self._append_set(FETCHES, records_to_arrow(fetches, FETCH_SCHEMA), run_id),
+                signals=self._append_set(SIGNALS, records_to_arrow(signals, SIGNAL_SCHEMA), run_id),
+                licenses=self._append_set(LICENSES, records_to_arrow(licenses, LICENSE_SCHEMA), run_id),
+                media=self._append_set(MEDIA, records_to_arrow(media, MEDIA_SCHEMA), run_id),
+            )
+
+    def append_documents(self, batch: pa.Table, run_id: str) -> int:
+        """Append document observations (an Arrow table of DOCUMENT_SCHEMA's columns).
+
+        A row is added only when the document is new or its state differs from its latest stored
+        state; within the batch the last row of a doc_id wins. Returns the number of rows added.
+        """
+        if batch.num_rows == 0:
+            return 0
+        batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
+        columns = ", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)
+        self.con.register("_doc_batch", batch)
+        try:
+            return _exec(self.con, f"""
+                INSERT INTO document_log (seq, {', '.join(DOCUMENT_SCHEMA.names)}, state_key, run_id)
+                WITH b AS (
+                    SELECT *, {_key_expr(DOCUMENT_STATE_COLUMNS)} AS state_key
+                    FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
+                    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1
+                ),
+                cur AS (
+                    SELECT d.doc_id, d.state_key FROM document_log d
+                    WHERE d.doc_id IN (SELECT doc_id FROM b)
+                    QUALIFY row_number() OVER (PARTITION BY d.doc_id ORDER BY d.fetched_at DESC, d.seq DESC) = 1
+                )
+                SELECT nextval('document_seq'), {columns}, b.state_key, ?
+                FROM b LEFT JOIN cur ON cur.doc_id = b.doc_id
+                WHERE cur.state_key IS DISTINCT FROM b.state_key
+                ORDER BY b._pos
+            """, [run_id])
+        finally:
+            _unregister(self.con, "_doc_batch")
+
+    def _append_set(self, spec: _SetTable, batch: pa.Table, run_id: str) -> int:
+        if batch.num_rows == 0:
+            return 0
+        batch = batch.select(spec.schema.names).cast(spec.schema)
+        names = list(spec.schema.names)
+        extra_cols = [c for c in spec.extra if c not in names]
+        if "domain" in extra_cols:  # derive the domain of the URL in SQL
+            extra_sql = ["lower(regexp_replace(regexp_extract(b.url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:@]*@)?([^/?#:]*)', 2), '^www\\.', ''))"]
+        else:
+            extra_sql = [spec.extra[c] for c in extra_cols]
+        self.con.register("_set_batch", batch)
+        try:
+            target = ", ".join(names + extra_cols + ["run_id", "row_key"])
+            select = ", ".join([f"b.{c}" for c in names] + extra_sql + ["?", "b.row_key"])
+            return _exec(self.con, f"""
+                INSERT INTO {spec.table} ({target})
+                SELECT {select} FROM (
+                    SELECT *, {_key_expr(spec.key)} AS row_key FROM _set_batch
+                    QUALIFY row_number() OVER (PARTITION BY row_key) = 1
+                ) b
+                WHERE b.row_key NOT IN (SELECT row_key FROM {spec.table})
+            """, [run_id])
+        finally:
+            _unregister(self.con, "_set_batch")
+
+    def _count(self, table: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # --- look-ups for writers -------------------------------------------------------------------
+
+    def stored_texts(self, pairs: pa.Table) -> dict[tuple[str, str], str]:
+        """For (doc_id, text_sha256) pairs, the shard that already holds that text."""
+        if pairs.num_rows == 0:
+            return {}
+        self.con.register("_pairs", pairs)
+        try:
+            rows = self.con.execute("""
+                SELECT d.doc_id, d.text_sha256, min(d.shard)
+                FROM document_log d JOIN _pairs p ON p.doc_id = d.doc_id AND p.text_sha256 = d.text_sha256
+                GROUP BY ALL
+            """).fetchall()
+        finally:
+            _unregister(self.con, "_pairs")
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def register_shard(self, shard: str, source_type: str, n_rows: int, n_bytes: int, run_id: str) -> None:
+        """Record a shard file; call inside the transaction that appends its documents."""
+        _exec(
+            self.con,
+            "INSERT INTO shard_log VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [shard, source_type, n_rows, n_bytes, utcnow(), run_id],
+        )
+
+    def referenced_shards(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT shard FROM shard_log").fetchall()}
+
+    def sweep_orphan_shards(self) -> list[str]:
+        """Move shard files no ledger row references (left by a writer killed mid-write) aside.
+
+        Shard files are written while the write lock is held, so an unreferenced one at the time
+        a writer opens the ledger belongs to a write that never committed.
+        """
+        shards = self.workspace.shards_dir
+        if not shards.exists():
+            return []
+        referenced = self.referenced_shards() | {EMPTY_SHARD}
+        moved = []
+        for path in shards.rglob("*"):
+            if not path.is_file():
+                continue
+            rel = self.workspace.relative(path)
+            if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in referenced):
+                target = self.workspace.runs_dir / "orphaned-shards" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                moved.append(rel)
+        return moved
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+        return self.con.sql(sql, params=params or None).to_arrow_table()

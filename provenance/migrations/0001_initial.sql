@@ -1,0 +1,210 @@
+-- 0001_initial: the ledger's base schema.
+--
+-- Tables are append-only history (suffix _log); every row carries the run_id that wrote it.
+-- The stable public names are views over them (documents, fetches, consent_signals, runs, ...).
+-- All timestamps are UTC.
+
+CREATE TABLE run_log (
+    run_id      VARCHAR PRIMARY KEY,
+    command     VARCHAR NOT NULL,
+    started_at  TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    status      VARCHAR NOT NULL,          -- 'running' | 'finished' | 'failed'
+    config      JSON,
+    versions    JSON,
+    counts      JSON,
+    pid         INTEGER,
+    host        VARCHAR
+);
+
+CREATE SEQUENCE document_seq;
+
+-- One row per observed state of a document. A new row is added only when the state changed.
+CREATE TABLE document_log (
+    seq              BIGINT NOT NULL,
+    doc_id           VARCHAR NOT NULL,
+    url              VARCHAR,
+    domain           VARCHAR,
+    source_type      VARCHAR NOT NULL,
+    fetched_at       TIMESTAMP NOT NULL,
+    run_id           VARCHAR NOT NULL,
+    title            VARCHAR,
+    author           VARCHAR,
+    published        VARCHAR,
+    language         VARCHAR,
+    n_chars          BIGINT NOT NULL,
+    text_sha256      VARCHAR NOT NULL,
+    shard            VARCHAR NOT NULL,
+    license          VARCHAR,
+    license_evidence VARCHAR,
+    consent          VARCHAR NOT NULL,
+    consent_evidence VARCHAR,
+    parent_doc_id    VARCHAR,
+    state_key        VARCHAR NOT NULL
+);
+
+CREATE TABLE fetch_log (
+    url          VARCHAR NOT NULL,
+    domain       VARCHAR,
+    status       INTEGER,
+    outcome      VARCHAR NOT NULL,        -- 'document' | 'skipped' | 'error' | 'not_text'
+    reason       VARCHAR,
+    fetched_at   TIMESTAMP NOT NULL,
+    run_id       VARCHAR NOT NULL,
+    content_type VARCHAR,
+    n_bytes      BIGINT,
+    doc_id       VARCHAR,
+    row_key      VARCHAR NOT NULL
+);
+
+CREATE TABLE signal_log (
+    url         VARCHAR NOT NULL,
+    domain      VARCHAR,
+    signal      VARCHAR NOT NULL,
+    agent       VARCHAR,
+    value       VARCHAR NOT NULL,
+    evidence    VARCHAR,
+    observed_at TIMESTAMP NOT NULL,
+    run_id      VARCHAR NOT NULL,
+    doc_id      VARCHAR,
+    row_key     VARCHAR NOT NULL
+);
+
+CREATE TABLE license_log (
+    url         VARCHAR NOT NULL,
+    doc_id      VARCHAR,
+    source      VARCHAR NOT NULL,
+    raw_value   VARCHAR,
+    license     VARCHAR,
+    in_body     BOOLEAN NOT NULL,
+    observed_at TIMESTAMP NOT NULL,
+    run_id      VARCHAR NOT NULL,
+    row_key     VARCHAR NOT NULL
+);
+
+CREATE TABLE media_log (
+    media_url        VARCHAR NOT NULL,
+    page_doc_id      VARCHAR,
+    page_url         VARCHAR,
+    kind             VARCHAR,
+    mime_type        VARCHAR,
+    license          VARCHAR,
+    license_evidence VARCHAR,
+    discovered_at    TIMESTAMP NOT NULL,
+    run_id           VARCHAR NOT NULL,
+    row_key          VARCHAR NOT NULL
+);
+
+-- Every Parquet shard of text, registered in the same transaction as the documents it holds.
+CREATE TABLE shard_log (
+    shard       VARCHAR PRIMARY KEY,      -- path relative to the workspace
+    source_type VARCHAR NOT NULL,
+    n_rows      BIGINT NOT NULL,
+    n_bytes     BIGINT NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    run_id      VARCHAR NOT NULL
+);
+
+CREATE SEQUENCE cluster_seq;
+
+-- Near-duplicate cluster membership, written by dedup. The latest row per doc_id is current.
+CREATE TABLE cluster_log (
+    seq          BIGINT NOT NULL,
+    doc_id       VARCHAR NOT NULL,
+    dup_cluster  VARCHAR,                  -- NULL: not a member of any cluster
+    is_canonical BOOLEAN NOT NULL,
+    similarity   DOUBLE,                   -- estimated Jaccard similarity to the canonical member
+    reason       VARCHAR,
+    assigned_at  TIMESTAMP NOT NULL,
+    run_id       VARCHAR NOT NULL
+);
+
+-- Owners' objections: who/what/when/why.
+CREATE TABLE revocation_log (
+    revocation_id VARCHAR PRIMARY KEY,
+    kind          VARCHAR NOT NULL,       -- 'domain' | 'url'
+    value         VARCHAR NOT NULL,
+    reason        VARCHAR NOT NULL,
+    requested_by  VARCHAR,
+    revoked_at    TIMESTAMP NOT NULL,
+    run_id        VARCHAR NOT NULL
+);
+
+CREATE VIEW runs AS
+SELECT run_id, command, started_at, finished_at, status, config, versions, counts,
+       CAST(json_extract(counts, '$.documents') AS BIGINT) AS n_documents,
+       pid, host
+FROM run_log;
+
+CREATE VIEW fetches AS
+SELECT url, domain, status, outcome, reason, fetched_at, run_id, content_type, n_bytes, doc_id
+FROM fetch_log;
+
+CREATE VIEW consent_signals AS
+SELECT url, domain, signal, agent, value, evidence, observed_at, run_id, doc_id
+FROM signal_log;
+
+CREATE VIEW license_findings AS
+SELECT url, doc_id, source, raw_value, license, in_body, observed_at, run_id
+FROM license_log;
+
+CREATE VIEW media AS
+SELECT media_url, page_doc_id, page_url, kind, mime_type, license, license_evidence, discovered_at, run_id
+FROM media_log;
+
+CREATE VIEW revocations AS
+SELECT revocation_id, kind, value, reason, requested_by, revoked_at, run_id
+FROM revocation_log;
+
+CREATE VIEW clusters AS
+SELECT doc_id, dup_cluster, is_canonical, similarity, reason, assigned_at, run_id
+FROM cluster_log
+QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DESC) = 1;
+
+-- The state of every document as of a time: its latest observation up to then, the cluster it
+-- belonged to and whether it (or a member of its cluster) was revoked by then.
+CREATE MACRO documents_as_of(ts) AS TABLE
+WITH latest AS (
+    SELECT * FROM document_log
+    WHERE fetched_at <= CAST(ts AS TIMESTAMP)
+    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY fetched_at DESC, seq DESC) = 1
+),
+cl AS (
+    SELECT doc_id, dup_cluster, is_canonical FROM cluster_log
+    WHERE assigned_at <= CAST(ts AS TIMESTAMP)
+    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DESC) = 1
+),
+rv AS (
+    SELECT * FROM revocation_log WHERE revoked_at <= CAST(ts AS TIMESTAMP)
+),
+direct AS (
+    SELECT l.doc_id,
+           EXISTS (SELECT 1 FROM rv
+                   WHERE (rv.kind = 'domain' AND (l.domain = rv.value OR l.domain LIKE '%.' || rv.value))
+                      OR (rv.kind = 'url' AND l.url = rv.value)) AS revoked_directly
+    FROM latest l
+),
+cluster_revoked AS (
+    SELECT cl.dup_cluster, bool_or(direct.revoked_directly) AS any_revoked
+    FROM cl JOIN direct USING (doc_id)
+    WHERE cl.dup_cluster IS NOT NULL
+    GROUP BY cl.dup_cluster
+)
+SELECT l.doc_id, l.url, l.domain, l.source_type, l.fetched_at, l.run_id, l.title, l.author,
+       l.published, l.language, l.n_chars, l.text_sha256, l.shard, l.license, l.license_evidence,
+       l.consent, l.consent_evidence, cl.dup_cluster,
+       coalesce(cl.is_canonical, TRUE) AS is_canonical,
+       (direct.revoked_directly OR coalesce(cr.any_revoked, FALSE)) AS revoked,
+       l.parent_doc_id
+FROM latest l
+JOIN direct USING (doc_id)
+LEFT JOIN cl USING (doc_id)
+LEFT JOIN cluster_revoked cr ON cr.dup_cluster = cl.dup_cluster;
+
+CREATE VIEW documents AS
+SELECT * FROM documents_as_of(TIMESTAMP '9999-12-31 00:00:00');
+
+-- The text of every document: the Parquet shards, read relative to the workspace
+-- (the ledger sets file_search_path to the workspace root on every connection).
+CREATE VIEW corpus AS
+SELECT * FROM read_parquet('shards/**/*.parquet', union_by_name = true);
