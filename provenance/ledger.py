@@ -224,6 +224,15 @@ class Ledger:
         finally:
             con.close()
 
+    def start_run(self, command: str, config: dict | None = None) -> Run:
+        """Record a run in its own short write (for stages that do not hold the writer throughout)."""
+        with self.writer() as w:
+            return w.start_run(command, config)
+
+    def finish_run(self, run: Run, counts: dict | None = None, *, status: str = "finished") -> None:
+        with self.writer() as w:
+            w.finish_run(run, counts, status=status)
+
     def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
         """Run one read query and return its rows as Arrow (stages ask the ledger, not DuckDB)."""
         with self.reader() as con:
@@ -353,32 +362,46 @@ class LedgerWriter:
     def append_documents(self, batch: pa.Table, run_id: str) -> int:
         """Append document observations (an Arrow table of DOCUMENT_SCHEMA's columns).
 
-        A row is added only when the document is new or its state differs from its latest stored
-        state; within the batch the last row of a doc_id wins. Returns the number of rows added.
+        A row is added only when the document is new or its state (DOCUMENT_STATE_COLUMNS)
+        differs from its latest stored state; within the batch the last row of a doc_id wins.
+        Returns the number of rows added.
         """
         if batch.num_rows == 0:
             return 0
         batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
-        columns = ", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)
         self.con.register("_doc_batch", batch)
         try:
+            n_rows, n_ids = self.con.execute(
+                "SELECT count(*), count(DISTINCT doc_id) FROM _doc_batch").fetchone()
+            source = "_doc_batch"
+            if n_ids != n_rows:  # the same document twice in one batch: keep its last row
+                source = """(SELECT * EXCLUDE (_pos) FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
+                            QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1)"""
+            has_rows = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_log)").fetchone()[0]
+            columns = ", ".join(DOCUMENT_SCHEMA.names)
+            seq = self.con.execute("SELECT nextval('document_seq')").fetchone()[0]
+            if not has_rows:  # nothing stored yet: every row is new
+                return _exec(self.con, f"""
+                    INSERT INTO document_log (seq, {columns}, run_id)
+                    SELECT ?, {columns}, ? FROM {source}
+                """, [seq, run_id])
+            changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
             return _exec(self.con, f"""
-                INSERT INTO document_log (seq, {', '.join(DOCUMENT_SCHEMA.names)}, state_key, run_id)
-                WITH b AS (
-                    SELECT *, {_key_expr(DOCUMENT_STATE_COLUMNS)} AS state_key
-                    FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
-                    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1
+                INSERT INTO document_log (seq, {columns}, run_id)
+                WITH b AS (SELECT * FROM {source}),
+                touched AS (
+                    SELECT d.doc_id, max(struct_pack(t := d.fetched_at, s := d.seq)) AS k
+                    FROM document_log d SEMI JOIN b ON d.doc_id = b.doc_id
+                    GROUP BY d.doc_id
                 ),
                 cur AS (
-                    SELECT d.doc_id, d.state_key FROM document_log d
-                    WHERE d.doc_id IN (SELECT doc_id FROM b)
-                    QUALIFY row_number() OVER (PARTITION BY d.doc_id ORDER BY d.fetched_at DESC, d.seq DESC) = 1
+                    SELECT d.* FROM document_log d
+                    JOIN touched m ON d.doc_id = m.doc_id AND d.fetched_at = m.k.t AND d.seq = m.k.s
                 )
-                SELECT nextval('document_seq'), {columns}, b.state_key, ?
+                SELECT ?, {", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)}, ?
                 FROM b LEFT JOIN cur ON cur.doc_id = b.doc_id
-                WHERE cur.state_key IS DISTINCT FROM b.state_key
-                ORDER BY b._pos
-            """, [run_id])
+                WHERE cur.doc_id IS NULL OR {changed}
+            """, [seq, run_id])
         finally:
             _unregister(self.con, "_doc_batch")
 
@@ -406,6 +429,40 @@ class LedgerWriter:
             """, [run_id])
         finally:
             _unregister(self.con, "_set_batch")
+
+    def append_rows(self, table: str, batch: pa.Table) -> int:
+        """Append an Arrow table to a stage-owned log table (columns matched by name)."""
+        if batch.num_rows == 0:
+            return 0
+        self.con.register("_rows_batch", batch)
+        try:
+            cols = ", ".join(batch.column_names)
+            return _exec(self.con, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _rows_batch")
+        finally:
+            _unregister(self.con, "_rows_batch")
+
+    def append_unique(self, table: str, batch: pa.Table, key: Sequence[str]) -> int:
+        """Append rows whose ``key`` columns match no stored row nor an earlier row of the batch."""
+        if batch.num_rows == 0:
+            return 0
+        self.con.register("_uniq_batch", batch)
+        try:
+            cols = ", ".join(batch.column_names)
+            on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM b.{k}" for k in key)
+            part = ", ".join(key)
+            return _exec(self.con, f"""
+                INSERT INTO {table} ({cols})
+                SELECT {cols} FROM (
+                    SELECT * FROM _uniq_batch QUALIFY row_number() OVER (PARTITION BY {part}) = 1
+                ) b
+                WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})
+            """)
+        finally:
+            _unregister(self.con, "_uniq_batch")
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one write statement of a stage-owned table (returns the affected row count)."""
+        return _exec(self.con, sql, params)
 
     def _count(self, table: str) -> int:
         return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -83,7 +83,7 @@ def sql(ctx: click.Context, query: str, fmt: str, params: tuple[tuple[str, str],
     cap = max_rows if fmt == "table" else None
     result = run_query(Ledger(workspace_of(ctx)), query, bound or None, max_rows=cap,
                        timeout_s=timeout_s or None)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         records = [{c: _jsonable(v, t) for c, v, t in zip(result.columns, row, result.types)}
                    for row in result.rows]

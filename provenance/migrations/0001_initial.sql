@@ -17,7 +17,7 @@ CREATE TABLE run_log (
     host        VARCHAR
 );
 
-CREATE SEQUENCE document_seq;
+CREATE SEQUENCE document_seq;  -- one value per appended batch: orders observations of equal fetched_at
 
 -- One row per observed state of a document. A new row is added only when the state changed.
 CREATE TABLE document_log (
@@ -39,8 +39,7 @@ CREATE TABLE document_log (
     license_evidence VARCHAR,
     consent          VARCHAR NOT NULL,
     consent_evidence VARCHAR,
-    parent_doc_id    VARCHAR,
-    state_key        VARCHAR NOT NULL
+    parent_doc_id    VARCHAR
 );
 
 CREATE TABLE fetch_log (
@@ -164,15 +163,21 @@ QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DE
 -- The state of every document as of a time: its latest observation up to then, the cluster it
 -- belonged to and whether it (or a member of its cluster) was revoked by then.
 CREATE MACRO documents_as_of(ts) AS TABLE
-WITH latest AS (
-    SELECT * FROM document_log
-    WHERE fetched_at <= CAST(ts AS TIMESTAMP)
-    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY fetched_at DESC, seq DESC) = 1
+WITH latest_key AS (
+    SELECT doc_id, max(struct_pack(t := fetched_at, s := seq)) AS k
+    FROM document_log WHERE fetched_at <= CAST(ts AS TIMESTAMP) GROUP BY doc_id
+),
+latest AS (
+    SELECT d.* FROM document_log d
+    JOIN latest_key m ON d.doc_id = m.doc_id AND d.fetched_at = m.k.t AND d.seq = m.k.s
+),
+cl_key AS (
+    SELECT doc_id, max(struct_pack(t := assigned_at, s := seq)) AS k
+    FROM cluster_log WHERE assigned_at <= CAST(ts AS TIMESTAMP) GROUP BY doc_id
 ),
 cl AS (
-    SELECT doc_id, dup_cluster, is_canonical FROM cluster_log
-    WHERE assigned_at <= CAST(ts AS TIMESTAMP)
-    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DESC) = 1
+    SELECT c.doc_id, c.dup_cluster, c.is_canonical FROM cluster_log c
+    JOIN cl_key m ON c.doc_id = m.doc_id AND c.assigned_at = m.k.t AND c.seq = m.k.s
 ),
 rv AS (
     SELECT * FROM revocation_log WHERE revoked_at <= CAST(ts AS TIMESTAMP)
