@@ -260,9 +260,10 @@ def _ensure_empty_shard(workspace: Workspace) -> None:
     if not path.exists():
         import pyarrow.parquet as pq
 
+        from provenance.shards import SHARD_SCHEMA
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        empty = pa.table({"doc_id": pa.array([], pa.string()), "url": pa.array([], pa.string()),
-                          "text": pa.array([], pa.string())})
+        empty = SHARD_SCHEMA.empty_table()
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(empty, tmp)
         os.replace(tmp, path)

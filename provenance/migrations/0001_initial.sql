@@ -213,3 +213,13 @@ SELECT * FROM documents_as_of(TIMESTAMP '9999-12-31 00:00:00');
 -- (the ledger sets file_search_path to the workspace root on every connection).
 CREATE VIEW corpus AS
 SELECT * FROM read_parquet('shards/**/*.parquet', union_by_name = true);
+
+COMMENT ON VIEW documents IS 'One row per document, its latest state: source, license, consent, cluster, revocation.';
+COMMENT ON VIEW corpus IS 'The text of every document, read from the Parquet shards.';
+COMMENT ON VIEW fetches IS 'Every URL or input row a stage considered, fetched or not, and what came of it.';
+COMMENT ON VIEW consent_signals IS 'Every consent signal observed, with its raw evidence.';
+COMMENT ON VIEW license_findings IS 'Every license statement found for a document, where it was found and its SPDX id.';
+COMMENT ON VIEW media IS 'Audio and video discovered on pages: the input of `transcribe --from-ledger`.';
+COMMENT ON VIEW clusters IS 'Near-duplicate cluster membership (latest dedup run) with the canonical choice and its reason.';
+COMMENT ON VIEW revocations IS 'Owners'' objections: what, who, when and why.';
+COMMENT ON VIEW runs IS 'Every command run: configuration, package versions, start, end and counts.';

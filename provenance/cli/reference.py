@@ -1,0 +1,97 @@
+"""Generate the README's CLI and SQL reference from the code itself, so the docs cannot drift.
+
+``python -m provenance.cli.reference`` rewrites the blocks between the reference markers in
+README.md; ``--check`` exits 1 when README.md is out of date (the test suite runs it).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+# The views users meet first, in this order; the rest follow alphabetically. Descriptions come
+# from the views' own comments (COMMENT ON VIEW in the migrations).
+VIEW_ORDER = ("documents", "corpus", "fetches", "consent_signals", "license_findings", "media",
+              "clusters", "revocations", "runs")
+MACRO_DESCRIPTIONS: dict[str, str] = {
+    "documents_as_of": "`documents_as_of(ts)`: the `documents` view as it stood at time `ts` (UTC).",
+}
+
+
+def _command_help(name: str, command: click.Command, parent: click.Context) -> str:
+    ctx = click.Context(command, info_name=f"provenance {name}", parent=parent, terminal_width=100,
+                        max_content_width=100)
+    return command.get_help(ctx)
+
+
+def cli_reference() -> str:
+    from provenance.cli import cli
+
+    root = click.Context(cli, info_name="provenance", terminal_width=100, max_content_width=100)
+    parts = ["```", cli.get_help(root), "```"]
+    for name in cli.list_commands(root):
+        command = cli.get_command(root, name)
+        parts += ["", f"### `provenance {name}`", "", "```", _command_help(name, command, root), "```"]
+    return "\n".join(parts)
+
+
+def sql_reference() -> str:
+    from provenance.ledger import Ledger
+    from provenance.workspace import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(Workspace(Path(tmp)))
+        with ledger.writer():
+            pass
+        comments = {r["view_name"]: r["comment"] for r in ledger.query(
+            "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+        ).to_pylist()}
+        views = sorted(comments)
+        macros = ledger.query(
+            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'table_macro' "
+            "AND NOT internal ORDER BY 1").column("function_name").to_pylist()
+        columns = {v: ledger.query(f"DESCRIBE {v}").to_pylist() for v in views}
+    ordered = [v for v in VIEW_ORDER if v in views] + [v for v in views if v not in VIEW_ORDER]
+    parts = []
+    for view in ordered:
+        desc = comments[view] or "(undocumented: add COMMENT ON VIEW to its migration)"
+        cols = ", ".join(f"`{c['column_name']}` {c['column_type']}" for c in columns[view])
+        parts.append(f"- **`{view}`**: {desc}\n  Columns: {cols}.")
+    for macro in macros:
+        parts.append(f"- **{MACRO_DESCRIPTIONS.get(macro, f'`{macro}(...)` (undocumented)')}**")
+    return "\n".join(parts)
+
+
+BLOCKS = {"cli-reference": cli_reference, "sql-reference": sql_reference}
+
+
+def render(readme: str) -> str:
+    for block, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- {block}:start -->\n).*?(<!-- {block}:end -->)", re.S)
+        if not pattern.search(readme):
+            raise SystemExit(f"README.md lacks the <!-- {block}:start/end --> markers")
+        text = make()
+        readme = pattern.sub(lambda m: m[1] + text + "\n" + m[2], readme)
+    return readme
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(__file__).resolve().parents[2] / "README.md"
+    current = path.read_text(encoding="utf-8")
+    updated = render(current)
+    if "--check" in argv:
+        if updated != current:
+            print("README.md's reference is out of date: run `python -m provenance.cli.reference`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
