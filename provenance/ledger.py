@@ -206,6 +206,7 @@ class Ledger:
             _migrate(con)
             writer = LedgerWriter(con, self.workspace)
             writer.sweep_orphan_shards()
+            _sync_reference_data(writer)
             yield writer
         finally:
             con.close()
@@ -267,6 +268,16 @@ def _ensure_empty_shard(workspace: Workspace) -> None:
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(empty, tmp)
         os.replace(tmp, path)
+
+
+def _sync_reference_data(writer: "LedgerWriter") -> None:
+    """Keep reference tables derived from the code (license classes) in step with it."""
+    has_table = writer.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'license_vocabulary'").fetchall()[0][0]
+    if has_table:
+        from provenance.policies import sync_license_classes
+
+        sync_license_classes(writer)
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
@@ -373,14 +384,14 @@ class LedgerWriter:
         self.con.register("_doc_batch", batch)
         try:
             n_rows, n_ids = self.con.execute(
-                "SELECT count(*), count(DISTINCT doc_id) FROM _doc_batch").fetchone()
+                "SELECT count(*), count(DISTINCT doc_id) FROM _doc_batch").fetchall()[0]
             source = "_doc_batch"
             if n_ids != n_rows:  # the same document twice in one batch: keep its last row
                 source = """(SELECT * EXCLUDE (_pos) FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
                             QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1)"""
-            has_rows = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_log)").fetchone()[0]
+            has_rows = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_log)").fetchall()[0][0]
             columns = ", ".join(DOCUMENT_SCHEMA.names)
-            seq = self.con.execute("SELECT nextval('document_seq')").fetchone()[0]
+            seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
             if not has_rows:  # nothing stored yet: every row is new
                 return _exec(self.con, f"""
                     INSERT INTO document_log (seq, {columns}, run_id)
@@ -466,7 +477,7 @@ class LedgerWriter:
         return _exec(self.con, sql, params)
 
     def _count(self, table: str) -> int:
-        return self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
     # --- look-ups for writers -------------------------------------------------------------------
 

@@ -425,6 +425,11 @@ def _build_registry() -> dict[str, LicenseInfo]:
 
 
 _REGISTRY: dict[str, LicenseInfo] = _build_registry()
+
+
+def known_ids() -> tuple[str, ...]:
+    """Every license id this vocabulary can return, sorted."""
+    return tuple(sorted(_REGISTRY))
 _SPDX_CC_IDS: frozenset[str] = frozenset(k for k, v in _REGISTRY.items() if v.family == "cc"
                                          and not k.startswith("LicenseRef-"))
 

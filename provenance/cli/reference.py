@@ -31,7 +31,8 @@ def _command_help(name: str, command: click.Command, parent: click.Context) -> s
 def cli_reference() -> str:
     from provenance.cli import cli
 
-    root = click.Context(cli, info_name="provenance", terminal_width=100, max_content_width=100)
+    root = click.Context(cli, info_name="provenance", terminal_width=100,
+                         **cli.context_settings)
     parts = ["```", cli.get_help(root), "```"]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     updated = render(current)
     if "--check" in argv:
         if updated != current:
+            import difflib
+
+            diff = difflib.unified_diff(current.splitlines(True), updated.splitlines(True), "README.md", "generated")
+            sys.stderr.writelines(list(diff)[:60])
             print("README.md's reference is out of date: run `python -m provenance.cli.reference`", file=sys.stderr)
             return 1
         return 0

@@ -1,0 +1,64 @@
+"""Licensing and consent audit reports (HTML, Markdown, JSON) built from named SQL queries.
+
+``write_report(ledger, path, fmt)`` runs every query of :mod:`provenance.audit.queries` once on a
+read-only connection, lays the results out (:mod:`provenance.audit.build`) and renders them; the
+report's appendix lists every query, so each number can be reproduced with ``provenance sql``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from provenance.audit.build import build_report
+from provenance.audit.model import Report
+from provenance.ledger import Ledger
+from provenance.policies import Policy
+
+FORMATS = ("html", "md", "json")
+EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
+
+__all__ = ["FORMATS", "Report", "build_report", "format_for", "render", "save", "write_report"]
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as text in ``fmt`` ('html', 'md' or 'json')."""
+    if fmt == "html":
+        from provenance.audit.render_html import render_html
+
+        return render_html(report)
+    if fmt == "md":
+        from provenance.audit.render_markdown import render_markdown
+
+        return render_markdown(report)
+    if fmt == "json":
+        from provenance.audit.render_json import render_json
+
+        return render_json(report)
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def format_for(path: Path | None, fmt: str | None) -> str:
+    """The format asked for, else the one the file name suggests, else HTML."""
+    if fmt:
+        return fmt
+    if path is not None:
+        return EXTENSIONS.get(path.suffix.lower(), "html")
+    return "html"
+
+
+def write_report(ledger: Ledger, path: Path, fmt: str = "html",
+                 policies: Sequence[Policy] | None = None) -> Report:
+    """Build the audit and write it to ``path`` atomically; returns the report."""
+    report = build_report(ledger, policies)
+    save(render(report, fmt), path)
+    return report
+
+
+def save(text: str, path: Path) -> None:
+    """Write a report file atomically (a reader never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

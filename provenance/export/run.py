@@ -1,0 +1,273 @@
+"""``export``: the documents a policy clears, with their text, provenance and attribution.
+
+One export holds the ledger's write lock from start to end, so it sees one consistent state:
+
+1. the documents the policy clears go to a temporary table (the policy's SQL predicate over
+   ``document_rights``), sorted by ``doc_id``;
+2. their text is read from the workspace shards and streamed into ``data/part-NNNNN.parquet``;
+3. ``manifest.parquet``, ``ATTRIBUTION.md``, ``croissant.json`` and ``README.md`` are written;
+4. the export and its members are recorded (``exports``, ``export_members``) and the directory is
+   moved into place in the same transaction.
+
+Everything written depends only on the ledger and the policy: the same ledger and policy give
+byte-identical files, wherever they are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from provenance.errors import InputError
+from provenance.export import attribution, card, croissant
+from provenance.export.files import (CHARS_PER_FILE, ROW_GROUP_ROWS, ROWS_PER_FILE, checksums,
+                                     is_export_dir, parquet_writer, sha256_file, staged_directory)
+from provenance.export.summary import ExportSummary, summarize
+from provenance.ids import utcnow
+from provenance.ledger import Ledger, LedgerMissingError, LedgerWriter
+from provenance.policies import Policy, sync_license_classes
+
+TS = pa.timestamp("us")
+DATA_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("url", pa.string()), ("domain", pa.string()), ("title", pa.string()),
+    ("author", pa.string()), ("published", pa.string()), ("language", pa.string()),
+    ("source_type", pa.string()), ("text", pa.string()), ("n_chars", pa.int64()),
+    ("text_sha256", pa.string()), ("license", pa.string()), ("license_name", pa.string()),
+    ("license_url", pa.string()), ("license_evidence", pa.string()), ("consent", pa.string()),
+    ("consent_evidence", pa.string()), ("cluster", pa.string()), ("parent_doc_id", pa.string()),
+    ("fetched_at", TS), ("source_run_id", pa.string()),
+])
+MANIFEST_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("url", pa.string()), ("license", pa.string()), ("consent", pa.string()),
+    ("evidence", pa.string()), ("cluster", pa.string()), ("domain", pa.string()), ("title", pa.string()),
+    ("author", pa.string()), ("license_url", pa.string()), ("license_evidence", pa.string()),
+    ("consent_evidence", pa.string()), ("source_type", pa.string()), ("parent_doc_id", pa.string()),
+    ("n_chars", pa.int64()), ("text_sha256", pa.string()), ("fetched_at", TS), ("file", pa.string()),
+])
+CLEARED = "_export_cleared"
+FILES = "_export_files"
+
+
+class ExportError(InputError):
+    """An export that cannot be made; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    export_id: str
+    policy: str
+    out_dir: Path
+    n_documents: int
+    n_chars: int
+    n_attribution: int
+    manifest_sha256: str
+    files: dict[str, str]  # relative path -> sha256
+    recorded: bool  # False when the same export was already recorded (nothing new in the ledger)
+
+
+def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str | None = None,
+                  progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Export what ``policy`` clears into ``out_dir`` and record it in the ledger."""
+    out_dir = Path(out_dir).expanduser().resolve()
+    _check_target(ledger, out_dir)
+    with ledger.writer() as writer:
+        sync_license_classes(writer)
+        run = writer.start_run("export", {"policy": policy.spec(), "out": str(out_dir)})
+        try:
+            result = _export(writer, policy, out_dir, run.run_id, creator, progress or (lambda n: None))
+        except BaseException:
+            writer.finish_run(run, {}, status="failed")
+            raise
+        writer.finish_run(run, {"documents": result.n_documents, "characters": result.n_chars,
+                                "export_id": result.export_id})
+    return result
+
+
+def _check_target(ledger: Ledger, out: Path) -> None:
+    if not ledger.workspace.exists():
+        raise LedgerMissingError(f"there is no ledger in {ledger.workspace.root}: nothing to export. "
+                                 f"Create one with `provenance import` or `provenance crawl`, or pass -w DIR.")
+    shards = ledger.workspace.shards_dir.resolve()
+    if out == shards or shards in out.parents or out == ledger.workspace.root.resolve():
+        raise ExportError(f"{out} is inside the workspace's shards (or is the workspace): choose another "
+                          f"directory, e.g. {ledger.workspace.exports_dir / 'my-export'}")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_export_dir(out))):
+        raise ExportError(f"{out} exists and is not an earlier export: choose an empty or new directory "
+                          f"(an earlier export there would be replaced)")
+
+
+def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creator: str | None,
+            progress: Callable[[int], None]) -> ExportResult:
+    relations = {r["name"] for r in writer.query(
+        "SELECT view_name AS name FROM duckdb_views() UNION SELECT table_name FROM duckdb_tables()"
+    ).to_pylist()}
+    sql = policy.cleared_sql(has_transcriptions="transcriptions" in relations, columns=(
+        "d.doc_id, d.url, d.domain, d.source_type, d.fetched_at, d.run_id, d.title, d.author, "
+        "d.published, d.language, d.n_chars, d.text_sha256, d.shard, d.license, d.license_name, "
+        "d.license_url, d.license_evidence, d.license_attribution, d.consent, d.consent_evidence, "
+        "d.dup_cluster, d.parent_doc_id"))
+    with writer.transaction():
+        writer.execute(f"CREATE OR REPLACE TEMP TABLE {CLEARED} AS {sql}")
+        with staged_directory(out) as (tmp, publish):
+            files_of = _write_data(writer, tmp, progress)
+            writer.con.register(FILES, files_of)
+            try:
+                _write_manifest(writer, tmp / "manifest.parquet")
+                manifest_sha = sha256_file(tmp / "manifest.parquet")
+                n_attr = attribution.write(writer, CLEARED, tmp / "ATTRIBUTION.md", policy)
+                summary = summarize(writer, CLEARED, policy, n_attribution=n_attr,
+                                    data_files=_data_files(tmp), manifest_sha256=manifest_sha,
+                                    creator=creator)
+                (tmp / "croissant.json").write_text(croissant.render(summary), encoding="utf-8")
+                (tmp / "README.md").write_text(card.render(summary), encoding="utf-8")
+                files = checksums(tmp)
+                export_id = "exp-" + hashlib.sha256(
+                    f"{policy.sha256()}\x1f{manifest_sha}\x1f{out}".encode()).hexdigest()[:20]
+                recorded = _record(writer, export_id, policy, out, run_id, summary, files)
+            finally:
+                _unregister(writer, FILES)
+            publish()
+        writer.execute(f"DROP TABLE IF EXISTS {CLEARED}")
+    return ExportResult(export_id, policy.name, out, summary.n_documents, summary.n_chars, n_attr,
+                        manifest_sha, files, recorded)
+
+
+def _unregister(writer: LedgerWriter, name: str) -> None:
+    try:
+        writer.con.unregister(name)
+    except duckdb.Error:  # an aborted transaction refuses it; the view dies with the connection
+        pass
+
+
+def _data_files(root: Path) -> list[tuple[str, str, int]]:
+    """(relative path, sha256, bytes) of the data files, in name order."""
+    return [(p.relative_to(root).as_posix(), sha256_file(p), p.stat().st_size)
+            for p in sorted((root / "data").glob("*.parquet"))]
+
+
+def _shard_list(writer: LedgerWriter) -> list[str]:
+    shards = writer.query(f"SELECT DISTINCT shard FROM {CLEARED} ORDER BY shard").column("shard").to_pylist()
+    missing = [s for s in shards if not writer.workspace.absolute(s).is_file()]
+    if missing:
+        n = writer.query(f"SELECT count(*) AS n FROM {CLEARED} WHERE shard IN "
+                         f"({', '.join(_quote(s) for s in missing)})").column("n")[0].as_py()
+        raise ExportError(
+            f"the text of {n} cleared documents is in shards missing from the workspace "
+            f"({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): restore the workspace's "
+            f"shards/ directory (or re-import those documents), then export again")
+    return shards
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _write_data(writer: LedgerWriter, root: Path, progress: Callable[[int], None]) -> pa.Table:
+    """Stream the cleared documents with their text into data files; returns doc_id -> file."""
+    (root / "data").mkdir()
+    shards = _shard_list(writer)
+    empty = pa.table({"doc_id": pa.array([], pa.string()), "file": pa.array([], pa.string())})
+    if not shards:
+        return empty
+    files_sql = "[" + ", ".join(_quote(s) for s in shards) + "]"
+    sql = f"""
+        SELECT c.doc_id, c.url, c.domain, c.title, c.author, c.published, c.language, c.source_type,
+               t.text, c.n_chars, c.text_sha256, c.license, c.license_name, c.license_url,
+               c.license_evidence, c.consent, c.consent_evidence, c.dup_cluster AS cluster,
+               c.parent_doc_id, c.fetched_at, c.run_id AS source_run_id
+        FROM {CLEARED} c
+        LEFT JOIN (SELECT doc_id, text_sha256, text
+                   FROM read_parquet({files_sql}, union_by_name = true)) t
+          ON t.doc_id = c.doc_id AND t.text_sha256 = c.text_sha256
+        QUALIFY row_number() OVER (PARTITION BY c.doc_id ORDER BY t.text IS NULL) = 1
+        ORDER BY c.doc_id
+    """
+    ids: list[pa.Array] = []
+    names: list[pa.Array] = []
+    state: dict[str, Any] = {"index": -1, "writer": None, "rows": 0, "chars": 0}
+
+    def new_file() -> None:
+        if state["writer"] is not None:
+            state["writer"].close()
+        state["index"] += 1
+        state["name"] = f"data/part-{state['index']:05d}.parquet"
+        state["writer"] = parquet_writer(root / state["name"], DATA_SCHEMA)
+        state["rows"] = state["chars"] = 0
+
+    try:
+        reader = writer.con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS)
+        for batch in reader:
+            table = pa.Table.from_batches([batch]).cast(DATA_SCHEMA)
+            missing = table.filter(pc.is_null(table["text"]))
+            if missing.num_rows:
+                raise ExportError(
+                    f"the text of {missing.num_rows}+ cleared documents (e.g. {missing['doc_id'][0]}) is "
+                    f"not in the shard the ledger names for it: the workspace's shards/ do not match its "
+                    f"ledger. Restore them, then export again.")
+            start = 0
+            chars = table["n_chars"].to_pylist()
+            while start < table.num_rows:
+                if state["writer"] is None or state["rows"] >= ROWS_PER_FILE or state["chars"] >= CHARS_PER_FILE:
+                    new_file()
+                end = start
+                while end < table.num_rows and state["rows"] < ROWS_PER_FILE and state["chars"] < CHARS_PER_FILE:
+                    state["chars"] += chars[end]
+                    state["rows"] += 1
+                    end += 1
+                part = table.slice(start, end - start)
+                state["writer"].write_table(part, row_group_size=ROW_GROUP_ROWS)
+                ids.append(part["doc_id"].combine_chunks())
+                names.append(pa.array([state["name"]] * part.num_rows, pa.string()))
+                start = end
+            progress(table.num_rows)
+    finally:
+        if state["writer"] is not None:
+            state["writer"].close()
+    if not ids:
+        return empty
+    return pa.table({"doc_id": pa.concat_arrays(ids), "file": pa.concat_arrays(names)})
+
+
+def _write_manifest(writer: LedgerWriter, path: Path) -> None:
+    reader = writer.con.sql(f"""
+        SELECT c.doc_id, c.url, c.license, c.consent,
+               concat_ws('; ', 'license: ' || coalesce(c.license_evidence, 'none found'),
+                         'consent: ' || coalesce(nullif(c.consent_evidence, ''), c.consent)) AS evidence,
+               c.dup_cluster AS cluster, c.domain, c.title, c.author, c.license_url, c.license_evidence,
+               c.consent_evidence, c.source_type, c.parent_doc_id, c.n_chars, c.text_sha256,
+               c.fetched_at, f.file
+        FROM {CLEARED} c JOIN {FILES} f USING (doc_id)
+        ORDER BY c.doc_id
+    """).to_arrow_reader(ROW_GROUP_ROWS)
+    with parquet_writer(path, MANIFEST_SCHEMA) as out:
+        for batch in reader:
+            out.write_table(pa.Table.from_batches([batch]).cast(MANIFEST_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+
+
+def _record(writer: LedgerWriter, export_id: str, policy: Policy, out: Path, run_id: str,
+            summary: ExportSummary, files: dict[str, str]) -> bool:
+    """Record the export and its members; False when this very export was recorded before."""
+    seen = writer.query("SELECT count(*) AS n FROM export_log WHERE export_id = ?", [export_id])
+    if seen.column("n")[0].as_py():
+        return False
+    writer.execute(
+        "INSERT INTO export_log (export_id, policy, policy_sha256, policy_spec, out_dir, created_at, run_id, "
+        "n_documents, n_chars, n_attribution, manifest_sha256, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [export_id, policy.name, policy.sha256(), json.dumps(policy.spec(), sort_keys=True), str(out),
+         utcnow(), run_id, summary.n_documents, summary.n_chars, summary.n_attribution,
+         summary.manifest_sha256, json.dumps(files, sort_keys=True)])
+    writer.execute(f"""
+        INSERT INTO export_member_log (export_id, doc_id, url, domain, text_sha256, license, consent,
+                                       dup_cluster, file, run_id)
+        SELECT ?, c.doc_id, c.url, c.domain, c.text_sha256, c.license, c.consent, c.dup_cluster, f.file, ?
+        FROM {CLEARED} c JOIN {FILES} f USING (doc_id)
+    """, [export_id, run_id])
+    return True
