@@ -220,6 +220,13 @@ class Ledger:
                 f"or `provenance crawl`, or pass the right workspace with -w DIR."
             )
         con = self._connect(read_only=True)
+        if _schema_version(con) < _migrations()[-1][0]:
+            # a ledger written by an older version (or by a writer killed before its first
+            # commit): bring its schema up to date in one short write, then read
+            con.close()
+            with self.writer():
+                pass
+            con = self._connect(read_only=True)
         try:
             yield con
         finally:
@@ -278,6 +285,15 @@ def _sync_reference_data(writer: "LedgerWriter") -> None:
         from provenance.policies import sync_license_classes
 
         sync_license_classes(writer)
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest migration applied to the ledger (0: none)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'").fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:

