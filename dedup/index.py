@@ -1,0 +1,190 @@
+"""The signature index: MinHash signatures kept between runs, one directory per parameter set.
+
+Files: ``<workspace>/index/minhash/<index_key>/part-<run_id>-<n>.parquet`` with ``doc_id``,
+``text_sha256`` (which text of the document was signed), ``norm_sha256`` (the exact-duplicate key:
+``provenance.ids.normalized_text_hash``), ``n_shingles`` and ``signature`` (the hash values as
+little-endian bytes). A file is written to ``.tmp``, renamed into place and then registered in
+``minhash_part_log``; an unregistered file (from a run killed in between) is deleted by the next
+run. Signatures live outside ``shards/`` so the ``corpus`` view never sees them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dedup.minhash import dtype_for
+from dedup.params import SignatureParams
+from provenance.ids import utcnow
+
+if TYPE_CHECKING:  # workers import this module for SignatureBatch; they never open the ledger
+    from provenance.ledger import LedgerWriter
+
+INDEX_DIR = "index/minhash"
+
+
+@dataclass(frozen=True)
+class SignatureBatch:
+    """Signatures of some documents (one row group, or part of one)."""
+
+    doc_id: pa.Array
+    text_sha256: pa.Array
+    norm_sha256: pa.Array
+    n_shingles: np.ndarray  # int64
+    signatures: np.ndarray  # (n, num_perm) of the scheme's dtype
+
+    def __len__(self) -> int:
+        return len(self.doc_id)
+
+    def to_arrow(self) -> pa.Table:
+        sigs = np.ascontiguousarray(self.signatures).astype(self.signatures.dtype.newbyteorder("<"), copy=False)
+        width = sigs.shape[1] * sigs.dtype.itemsize
+        buffer = pa.py_buffer(sigs.tobytes())
+        signature = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(self), [None, buffer])
+        return pa.table({
+            "doc_id": self.doc_id, "text_sha256": self.text_sha256, "norm_sha256": self.norm_sha256,
+            "n_shingles": pa.array(self.n_shingles, pa.int64()), "signature": signature,
+        })
+
+
+@dataclass(frozen=True)
+class LoadedSignatures:
+    """Signatures aligned with a list of documents (row ``i`` belongs to document ``i``)."""
+
+    found: np.ndarray  # bool: the document has a stored signature of its current text
+    norm_sha256: pa.Array  # string; null where not found
+    n_shingles: np.ndarray
+    signatures: np.ndarray
+
+
+def _signature_matrix(column: pa.Array | pa.ChunkedArray, params: SignatureParams) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    dtype = np.dtype(dtype_for(params.width)).newbyteorder("<")
+    if len(column) == 0:
+        return np.empty((0, params.num_perm), dtype_for(params.width))
+    width = column.type.byte_width
+    raw = np.frombuffer(column.buffers()[1], np.uint8)[column.offset * width:(column.offset + len(column)) * width]
+    return raw.view(dtype).reshape(len(column), params.num_perm).astype(dtype_for(params.width))
+
+
+class SignatureIndex:
+    """The stored signatures of one parameter set, read and extended through a ledger writer."""
+
+    def __init__(self, writer: LedgerWriter, params: SignatureParams):
+        self.writer = writer
+        self.params = params
+        self.key = params.key()
+        self.directory = writer.workspace.root / INDEX_DIR / self.key
+
+    def parts(self) -> list[str]:
+        """Registered part files (relative paths), oldest first."""
+        rows = self.writer.query(
+            "SELECT part FROM minhash_part_log WHERE index_key = ? ORDER BY created_at, part", [self.key]
+        ).column("part").to_pylist()
+        return rows
+
+    def sweep(self) -> list[Path]:
+        """Delete files of this index that no ledger row registers (left by an interrupted run)."""
+        if not self.directory.exists():
+            return []
+        registered = set(self.parts())
+        removed = []
+        for path in sorted(self.directory.iterdir()):
+            if path.is_file() and self.writer.workspace.relative(path) not in registered:
+                path.unlink()
+                removed.append(path)
+        return removed
+
+    def _readable_parts(self) -> list[Path]:
+        return [p for p in (self.writer.workspace.absolute(rel) for rel in self.parts()) if p.exists()]
+
+    def stored_keys(self) -> pa.Table:
+        """``(doc_id, text_sha256)`` of every stored signature."""
+        tables = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in self._readable_parts()]
+        if not tables:
+            return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string())})
+        return pa.concat_tables(tables)
+
+    def add(self, batch: SignatureBatch, run_id: str, number: int) -> str:
+        """Write one part file and register it (its own commit: a killed run keeps finished parts)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"part-{run_id}-{number:05d}.parquet"
+        tmp = final.with_name(final.name + ".tmp")
+        pq.write_table(batch.to_arrow(), tmp, compression="zstd", use_dictionary=False)
+        os.replace(tmp, final)
+        rel = self.writer.workspace.relative(final)
+        self.writer.append_rows("minhash_part_log", pa.table({
+            "part": [rel], "index_key": [self.key], "n_rows": pa.array([len(batch)], pa.int64()),
+            "n_bytes": pa.array([final.stat().st_size], pa.int64()), "created_at": [utcnow()],
+            "run_id": [run_id],
+        }))
+        return rel
+
+    def load(self, doc_ids: pa.Array, text_sha256: pa.Array) -> LoadedSignatures:
+        """The stored signatures of these documents' current texts, aligned with ``doc_ids``.
+
+        One hash lookup of all stored keys against the wanted ones (linear in both), then each
+        part's signatures are read and scattered into place.
+        """
+        n = len(doc_ids)
+        found = np.zeros(n, bool)
+        n_shingles = np.zeros(n, np.int64)
+        sigs = np.empty((n, self.params.num_perm), dtype_for(self.params.width))
+        parts = self._readable_parts()
+        if not parts or n == 0:
+            return LoadedSignatures(found, pa.nulls(n, pa.string()), n_shingles, sigs)
+        part_keys = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in parts]
+        sizes = [t.num_rows for t in part_keys]
+        all_keys = pa.concat_arrays([_keys(t.column("doc_id"), t.column("text_sha256")) for t in part_keys])
+        at = pc.index_in(all_keys, value_set=_keys(doc_ids, text_sha256))
+        target = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        norm_rows: list[np.ndarray] = []
+        norm_values: list[pa.Array] = []
+        start = 0
+        for path, size in zip(parts, sizes):
+            rows = target[start:start + size]
+            start += size
+            part_rows = np.flatnonzero(rows >= 0)
+            rows = rows[part_rows]
+            fresh = ~found[rows]  # the first stored copy wins
+            rows, part_rows = rows[fresh], part_rows[fresh]
+            if len(rows) == 0:
+                continue
+            taken = pq.read_table(path, columns=["norm_sha256", "n_shingles", "signature"]).take(
+                pa.array(part_rows, pa.int64()))
+            sigs[rows] = _signature_matrix(taken.column("signature"), self.params)
+            n_shingles[rows] = taken.column("n_shingles").to_numpy()
+            norm_rows.append(rows)
+            norm_values.append(taken.column("norm_sha256").combine_chunks())
+            found[rows] = True
+        norm = (_scatter(pa.concat_arrays(norm_values), np.concatenate(norm_rows), n) if norm_rows
+                else pa.nulls(n, pa.string()))
+        return LoadedSignatures(found=found, norm_sha256=norm, n_shingles=n_shingles, signatures=sigs)
+
+
+def _keys(doc_ids: pa.Array | pa.ChunkedArray, text_sha256: pa.Array | pa.ChunkedArray) -> pa.Array:
+    key = pc.binary_join_element_wise(doc_ids, text_sha256, "\x1f")
+    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+
+
+def _scatter(values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:
+    """An array of length ``n`` with ``values[k]`` at ``rows[k]`` and nulls elsewhere."""
+    position = np.full(n, -1, np.int64)
+    position[rows] = np.arange(len(rows))
+    index = pa.array(position, pa.int64(), mask=position < 0)
+    return values.take(index)
+
+
+def missing(doc_ids: pa.Array, text_sha256: pa.Array, stored: pa.Table) -> np.ndarray:
+    """Indices of the documents whose current text has no stored signature."""
+    stored_keys = _keys(stored.column("doc_id"), stored.column("text_sha256"))
+    present = pc.is_in(_keys(doc_ids, text_sha256), value_set=stored_keys)
+    return np.flatnonzero(~present.to_numpy(zero_copy_only=False))

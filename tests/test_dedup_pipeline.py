@@ -1,0 +1,336 @@
+"""`provenance dedup` end to end on real workspaces: rights-aware canonical choice, cluster-wide
+consent and revocation, determinism across worker counts, incremental runs, the signature index."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dedup import synthetic
+from dedup.pipeline import NO_LONGER, DedupOptions, run_dedup
+from provenance.ids import doc_id_for_url, domain_of, text_sha256
+from provenance.ledger import Ledger
+from provenance.records import Document
+from provenance.store import DocumentStore, PendingDocument
+from provenance.workspace import Workspace
+
+T0 = datetime(2026, 3, 1, 8, 0, 0)
+CLUSTER_COLUMNS = "doc_id, dup_cluster, is_canonical, similarity, reason"
+
+
+def base_texts(n: int, seed: int = 5) -> list[str]:
+    return [d.text for d in synthetic.generate(n, seed=seed, copy_fraction=0.0)]
+
+
+def variant(text: str, k: int) -> str:
+    """A near-copy: one word near the end replaced (Jaccard of 5-gram sets stays well above 0.8)."""
+    words = text.split(" ")
+    words[-3 - k] = f"edited{k}"
+    return " ".join(words)
+
+
+def put(ledger: Ledger, rows: list[tuple], batch: int = 10_000) -> None:
+    """Store (url, text, license, consent, fetched_at[, title]) rows, ``batch`` rows per shard."""
+    with ledger.writer() as w:
+        run = w.start_run("test")
+        store = DocumentStore(w, run.run_id, "web")
+        for lo in range(0, len(rows), batch):
+            pending = []
+            for url, text, license, consent, when, *title in rows[lo:lo + batch]:
+                doc = Document(doc_id=doc_id_for_url(url), url=url, domain=domain_of(url), source_type="web",
+                               fetched_at=when, text_sha256=text_sha256(text), n_chars=len(text), shard="",
+                               license=license, consent=consent, title=title[0] if title else None)
+                pending.append(PendingDocument(doc=doc, text=text))
+            store.write_batch(pending)
+        w.finish_run(run)
+
+
+def dedup(ledger: Ledger, **options):
+    with ledger.writer() as w:
+        return run_dedup(w, DedupOptions(**{"workers": 1, **options}))
+
+
+def clusters(ledger: Ledger) -> list[dict]:
+    return ledger.query(f"SELECT {CLUSTER_COLUMNS} FROM clusters ORDER BY doc_id").to_pylist()
+
+
+def by_url(ledger: Ledger, columns: str = "*") -> dict[str, dict]:
+    return {r["url"]: r for r in ledger.query(f"SELECT url, {columns} FROM documents").to_pylist()}
+
+
+def synthetic_rows(docs: list[synthetic.SyntheticDoc]) -> list[tuple]:
+    return [(d.url, d.text, d.license, d.consent, d.fetched_at) for d in docs]
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def test_cli_keeps_the_licensed_copy_of_the_sample_corpus(cli, workspace):
+    sample = Path(__file__).resolve().parent.parent / "provenance" / "sample" / "corpus.jsonl"
+    assert cli("-w", str(workspace.root), "import", str(sample)).code == 0
+    result = cli("-w", str(workspace.root), "dedup", "--workers", "1")
+    assert result.code == 0, result.err
+    assert "1 clusters holding 2 documents" in result.err
+    rows = cli("-w", str(workspace.root), "sql", "--format", "json",
+               "SELECT url, license, consent, cluster_consent, is_canonical, dup_similarity, dup_reason "
+               "FROM documents WHERE dup_cluster IS NOT NULL ORDER BY is_canonical DESC").json()
+    assert [r["url"] for r in rows] == ["https://garden-notes.example/articles/00-0",
+                                        "https://news.example/syndicated/community-gardens"]
+    canonical, copy = rows
+    assert canonical["license"] == "CC-BY-4.0" and canonical["is_canonical"] is True
+    assert copy["license"] == "LicenseRef-all-rights-reserved" and copy["is_canonical"] is False
+    assert canonical["dup_reason"].startswith("canonical: consent granted over unspecified")
+    assert copy["dup_reason"].startswith("near duplicate of ")
+    assert 0.8 <= copy["dup_similarity"] < 1.0
+    assert {r["cluster_consent"] for r in rows} == {"unspecified"}  # the most restrictive member
+    summary = cli("-w", str(workspace.root), "sql", "--format", "json", "SELECT * FROM dup_clusters").json()
+    assert len(summary) == 1 and summary[0]["canonical_license"] == "CC-BY-4.0"
+    assert summary[0]["n_documents"] == 2
+
+
+def test_engine_ray_is_refused_with_what_to_do(cli, workspace):
+    result = cli("-w", str(workspace.root), "dedup", "--engine", "ray")
+    assert result.code == 1
+    assert "provenance[distributed]" in result.err and "--engine local" in result.err
+
+
+def test_dedup_of_an_empty_workspace_is_a_no_op(workspace):
+    summary = dedup(Ledger(workspace))
+    assert (summary.documents, summary.clusters, summary.rows_written) == (0, 0, 0)
+
+
+# --- canonical choice -------------------------------------------------------------------------
+
+def test_canonical_is_the_copy_with_the_clearest_rights_then_the_earliest_fetch(workspace):
+    ledger = Ledger(workspace)
+    a, b, c, d = base_texts(4)
+    h = timedelta(hours=1)
+    put(ledger, [
+        # 1: granted + open license, and of two such copies the earlier fetch
+        ("https://one.example/opted-out", a, "CC-BY-4.0", "opted_out", T0),
+        ("https://one.example/unspecified", variant(a, 1), None, "unspecified", T0 + h),
+        ("https://one.example/nc", variant(a, 2), "CC-BY-NC-4.0", "granted", T0 + 3 * h),
+        ("https://one.example/open-late", variant(a, 3), "CC-BY-4.0", "granted", T0 + 4 * h),
+        ("https://one.example/open-early", variant(a, 4), "CC-BY-4.0", "granted", T0 + 2 * h),
+        # 2: consent before license
+        ("https://two.example/granted", b, None, "granted", T0 + 5 * h),
+        ("https://two.example/licensed", variant(b, 1), "CC-BY-4.0", "unspecified", T0),
+        # 3: a permission-granting license over an explicit reservation, whatever the fetch times
+        ("https://three.example/reserved", c, "LicenseRef-all-rights-reserved", "unspecified", T0),
+        ("https://three.example/nc", variant(c, 1), "CC-BY-NC-4.0", "unspecified", T0 + h),
+        # 4: everything equal: the smallest doc_id
+        ("https://four.example/x", d, "MIT", "granted", T0),
+        ("https://four.example/y", variant(d, 1), "MIT", "granted", T0),
+    ])
+    summary = dedup(ledger)
+    assert summary.clusters == 4 and summary.clustered_documents == 11
+    docs = by_url(ledger, "dup_cluster, is_canonical, dup_reason")
+    canonical = {u for u, r in docs.items() if r["is_canonical"]}
+    four = sorted(["https://four.example/x", "https://four.example/y"], key=doc_id_for_url)[0]
+    assert canonical == {"https://one.example/open-early", "https://two.example/granted",
+                         "https://three.example/nc", four}
+    assert docs["https://one.example/open-early"]["dup_reason"].startswith("canonical: earlier first fetch")
+    assert docs["https://two.example/granted"]["dup_reason"] == "canonical: consent granted over unspecified"
+    assert "a license that grants permission (CC-BY-NC-4.0) over no license (LicenseRef-all-rights-reserved)" \
+        in docs["https://three.example/nc"]["dup_reason"]
+    assert docs[four]["dup_reason"] == "canonical: equal rights and fetch time; smallest doc_id"
+    opted = docs["https://one.example/opted-out"]["dup_reason"]
+    assert opted.startswith(f"near duplicate of {doc_id_for_url('https://one.example/open-early')}")
+    assert opted.endswith("canonical for consent granted over opted_out")
+    # a later observation of the canonical (same text, new title) does not make its text look newer
+    put(ledger, [("https://one.example/open-early", variant(a, 4), "CC-BY-4.0", "granted", T0 + 9 * h, "New title")])
+    assert ledger.query("SELECT count(*) AS n FROM document_log").to_pylist() == [{"n": 12}]
+    assert dedup(ledger).rows_written == 0
+    # one cluster id per group, derived from its smallest member doc_id
+    for prefix in ("one", "two", "three", "four"):
+        members = [u for u in docs if u.startswith(f"https://{prefix}.")]
+        assert {docs[u]["dup_cluster"] for u in members} == {"dup-" + min(doc_id_for_url(u) for u in members)}
+
+
+def test_exact_duplicates_are_joined_by_normalised_text(workspace):
+    ledger = Ledger(workspace)
+    (a,) = base_texts(1)
+    put(ledger, [("https://x.example/a", a, None, "unspecified", T0),
+                 ("https://x.example/b", "  " + a.upper().replace(" ", " \n "), None, "unspecified", T0),
+                 ("https://x.example/empty-1", "", None, "unspecified", T0),
+                 ("https://x.example/short", "tiny", None, "unspecified", T0)])
+    summary = dedup(ledger)
+    assert summary.exact_duplicates == 1
+    docs = by_url(ledger, "dup_cluster, dup_similarity, dup_reason")
+    assert docs["https://x.example/a"]["dup_cluster"] == docs["https://x.example/b"]["dup_cluster"] is not None
+    member = [r for u, r in docs.items() if u in ("https://x.example/a", "https://x.example/b")
+              and not r["dup_reason"].startswith("canonical")][0]
+    assert member["dup_similarity"] == 1.0 and member["dup_reason"].startswith("exact duplicate of ")
+    assert docs["https://x.example/empty-1"]["dup_cluster"] is None
+    assert docs["https://x.example/short"]["dup_cluster"] is None
+
+
+# --- consent and revocation across a cluster ---------------------------------------------------
+
+def test_an_opt_out_or_revocation_of_any_member_shows_on_the_whole_cluster(workspace):
+    ledger = Ledger(workspace)
+    a, b = base_texts(2)
+    put(ledger, [("https://a.example/1", a, "CC-BY-4.0", "granted", T0),
+                 ("https://b.example/1", variant(a, 1), None, "granted", T0),
+                 ("https://c.example/1", b, None, "granted", T0)])
+    dedup(ledger)
+    after_dedup = ledger.query("SELECT max(assigned_at) AS t FROM cluster_log").column("t")[0].as_py()
+    docs = by_url(ledger, "cluster_consent, dup_cluster, revoked")
+    assert {r["cluster_consent"] for r in docs.values()} == {"granted"}
+
+    # a later observation of one member carries an opt-out: visible on every member at once
+    put(ledger, [("https://b.example/1", variant(a, 1), None, "opted_out", T0 + timedelta(days=1))])
+    docs = by_url(ledger, "consent, cluster_consent, revoked")
+    assert docs["https://a.example/1"]["consent"] == "granted"
+    assert docs["https://a.example/1"]["cluster_consent"] == "opted_out"
+    assert docs["https://b.example/1"]["cluster_consent"] == "opted_out"
+    assert docs["https://c.example/1"]["cluster_consent"] == "granted"  # not in the cluster
+
+    # a revocation of one member's domain revokes the whole cluster
+    with ledger.writer() as w:
+        w.execute("INSERT INTO revocation_log VALUES ('r1', 'domain', 'b.example', 'owner asked', NULL, ?, 'test')",
+                  [T0 + timedelta(days=2)])
+    docs = by_url(ledger, "revoked")
+    assert docs["https://a.example/1"]["revoked"] and docs["https://b.example/1"]["revoked"]
+    assert not docs["https://c.example/1"]["revoked"]
+
+    # as of before the dedup ran, there were no clusters
+    before = ledger.query("SELECT count(*) AS n FROM documents_as_of(?) WHERE dup_cluster IS NOT NULL",
+                          [after_dedup - timedelta(microseconds=1)]).to_pylist()
+    assert before == [{"n": 0}]
+    # the next dedup may pick a new canonical (the opted-out copy can no longer be it)
+    dedup(ledger)
+    docs = by_url(ledger, "is_canonical")
+    assert docs["https://a.example/1"]["is_canonical"] and not docs["https://b.example/1"]["is_canonical"]
+
+
+# --- determinism, incremental runs, the index ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def corpus() -> list[synthetic.SyntheticDoc]:
+    return list(synthetic.generate(700, seed=9, copy_fraction=0.4, edit_rates=(0.0, 0.01, 0.02, 0.05, 0.3)))
+
+
+def test_clusters_do_not_depend_on_the_number_of_workers(tmp_path, corpus):
+    results = []
+    for workers in (1, 2):
+        ledger = Ledger(Workspace(tmp_path / f"ws{workers}"))
+        put(ledger, synthetic_rows(corpus), batch=120)  # several shards: several tasks
+        summary = dedup(ledger, workers=workers, batch_size=50)
+        assert summary.new_signatures == len(corpus)
+        results.append(clusters(ledger))
+    assert len(results[0]) > 100
+    assert results[0] == results[1]
+
+
+def test_incremental_runs_equal_a_run_from_scratch_and_a_rerun_changes_nothing(tmp_path, corpus):
+    half = len(corpus) // 2
+    incremental = Ledger(Workspace(tmp_path / "incremental"))
+    put(incremental, synthetic_rows(corpus[:half]))
+    first = dedup(incremental)
+    put(incremental, synthetic_rows(corpus[half:]))
+    second = dedup(incremental)
+    assert (first.new_signatures, second.new_signatures, second.reused_signatures) == (half, len(corpus) - half, half)
+
+    scratch = Ledger(Workspace(tmp_path / "scratch"))
+    put(scratch, synthetic_rows(corpus))
+    dedup(scratch)
+    assert clusters(incremental) == clusters(scratch)
+    assert by_url(incremental, "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent") == \
+        by_url(scratch, "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent")
+
+    def state(ledger: Ledger):
+        counts = ledger.query("SELECT (SELECT count(*) FROM cluster_log) AS clusters, "
+                              "(SELECT count(*) FROM minhash_part_log) AS parts").to_pylist()[0]
+        files = sorted(p.name for p in (ledger.workspace.root / "index").rglob("*") if p.is_file())
+        return counts, files
+
+    before = state(incremental)
+    rerun = dedup(incremental, workers=2)
+    assert (rerun.new_signatures, rerun.rows_written) == (0, 0)
+    assert state(incremental) == before
+
+
+def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
+    ledger = Ledger(workspace)
+    a, b = base_texts(2)
+    put(ledger, [("https://a.example/1", a, None, "granted", T0), ("https://b.example/1", variant(a, 1), None, "granted", T0)])
+    assert dedup(ledger).clusters == 1
+    put(ledger, [("https://b.example/1", b, None, "granted", T0 + timedelta(days=1))])  # rewritten page
+    summary = dedup(ledger)
+    assert (summary.new_signatures, summary.clusters, summary.rows_written) == (1, 0, 2)
+    rows = clusters(ledger)
+    assert {r["dup_cluster"] for r in rows} == {None} and {r["reason"] for r in rows} == {NO_LONGER}
+    assert ledger.query("SELECT count(*) AS n FROM documents WHERE dup_cluster IS NOT NULL").to_pylist() == [{"n": 0}]
+
+
+def test_signatures_of_different_parameters_never_mix(workspace, corpus):
+    ledger = Ledger(workspace)
+    put(ledger, synthetic_rows(corpus[:150]))
+    default = dedup(ledger)
+    other = dedup(ledger, num_perm=64)
+    wide = dedup(ledger, scheme="affine64")
+    again = dedup(ledger)
+    assert [s.new_signatures for s in (default, other, wide, again)] == [150, 150, 150, 0]
+    assert len({default.index_key, other.index_key, wide.index_key}) == 3
+    dirs = sorted(p.name for p in (workspace.root / "index" / "minhash").iterdir())
+    assert dirs == sorted({default.index_key, other.index_key, wide.index_key})
+    params = ledger.query("SELECT scheme, num_perm, ngram, seed, threshold, bands, rows_per_band, index_key "
+                          "FROM dedup_params ORDER BY created_at").to_pylist()
+    assert [(p["scheme"], p["num_perm"]) for p in params] == [
+        ("affine32", 128), ("affine32", 64), ("affine64", 128), ("affine32", 128)]
+    assert params[0]["index_key"] == params[3]["index_key"] == default.index_key
+    assert (params[0]["bands"], params[0]["rows_per_band"]) == (default.bands, default.rows)
+
+
+def test_files_left_by_an_interrupted_run_are_swept(workspace, corpus):
+    ledger = Ledger(workspace)
+    put(ledger, synthetic_rows(corpus[:100]))
+    first = dedup(ledger)
+    directory = workspace.root / "index" / "minhash" / first.index_key
+    (directory / "part-killed-00000.parquet").write_bytes(b"half written")
+    (directory / "part-killed-00001.parquet.tmp").write_bytes(b"")
+    again = dedup(ledger)
+    assert again.new_signatures == 0
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        Path(p).name for p in ledger.query("SELECT part FROM minhash_part_log").column("part").to_pylist())
+
+
+def test_documents_view_keeps_its_columns_and_gains_the_cluster_ones(workspace):
+    ledger = Ledger(workspace)
+    with ledger.writer():
+        pass
+    columns = ledger.query("SELECT * FROM documents LIMIT 0").column_names
+    for c in ["doc_id", "url", "domain", "source_type", "fetched_at", "run_id", "title", "author", "published",
+              "language", "n_chars", "text_sha256", "shard", "license", "license_evidence", "consent",
+              "consent_evidence", "dup_cluster", "is_canonical", "revoked", "parent_doc_id",
+              "cluster_consent", "dup_similarity", "dup_reason"]:
+        assert c in columns
+    as_of = ledger.query("SELECT * FROM documents_as_of(TIMESTAMP '2030-01-01') LIMIT 0").column_names
+    assert as_of == columns
+
+
+def test_the_signed_text_is_the_documents_latest_even_when_its_shard_holds_older_ones(workspace):
+    ledger = Ledger(workspace)
+    a, b = base_texts(2)
+    put(ledger, [("https://a.example/1", a, None, "granted", T0), ("https://b.example/1", b, None, "granted", T0),
+                 # one batch, one shard: two texts of the same page, the second is its latest state
+                 ("https://c.example/1", variant(a, 1), None, "granted", T0),
+                 ("https://c.example/1", variant(b, 1), None, "granted", T0 + timedelta(hours=1))])
+    assert ledger.query("SELECT count(*) AS n FROM shard_log WHERE shard LIKE 'shards/%'").to_pylist() == [{"n": 1}]
+    dedup(ledger)
+    docs = by_url(ledger, "dup_cluster")
+    assert docs["https://c.example/1"]["dup_cluster"] == docs["https://b.example/1"]["dup_cluster"] is not None
+    assert docs["https://a.example/1"]["dup_cluster"] is None
+
+
+def test_a_missing_shard_is_reported_with_what_to_do(cli, workspace):
+    ledger = Ledger(workspace)
+    put(ledger, [("https://a.example/1", base_texts(1)[0], None, "granted", T0)])
+    shard = ledger.query("SELECT shard FROM documents").column("shard")[0].as_py()
+    workspace.absolute(shard).unlink()
+    result = cli("-w", str(workspace.root), "dedup", "--workers", "1")
+    assert result.code == 1
+    assert f"the shard {shard} listed in the ledger is missing" in result.err and "restore it" in result.err
+    assert ledger.query("SELECT status FROM runs WHERE command = 'dedup'").to_pylist() == [{"status": "failed"}]
