@@ -53,6 +53,7 @@ Parsing never raises, whatever string a signal carries.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
@@ -264,6 +265,14 @@ def _aipref_training_terms(prefs: dict[str, set[str]]) -> set[str]:
 def _agent_keys(names: Iterable[str] | None) -> frozenset[str] | None:
     if names is None:
         return None
+    if isinstance(names, frozenset):  # the usual case: the same agent list for every document
+        return _frozen_agent_keys(names)
+    return frozenset(k for k in map(_agent_key, names) if k is not None)
+
+
+@functools.lru_cache(maxsize=16)
+def _frozen_agent_keys(names: frozenset[str]) -> frozenset[str]:
+    """Memoised for speed only: a pure function of its argument."""
     return frozenset(k for k in map(_agent_key, names) if k is not None)
 
 

@@ -55,7 +55,7 @@ class WrittenShard:
 
 
 def shard_path(workspace: Workspace, source_type: str, run_id: str, index: int) -> Path:
-    return workspace.shards_dir / source_type / f"{run_id}-{index:05d}-{os.urandom(2).hex()}.parquet"
+    return workspace.shards_dir / source_type / f"{run_id}-{index:05d}-{os.urandom(6).hex()}.parquet"
 
 
 def write_shard(

@@ -42,6 +42,12 @@ class DocumentStore:
         self._pending: list[WrittenShard] = []
         self._depth = 0
 
+    def rebind(self, writer: LedgerWriter) -> None:
+        """Continue this run's writes on another (short-lived) writer connection."""
+        if self._depth:
+            raise RuntimeError("cannot rebind a DocumentStore inside a transaction")
+        self.writer = writer
+
     @contextmanager
     def transaction(self) -> Iterator["DocumentStore"]:
         """All batches written inside land together, or none do (shards included)."""

@@ -1,0 +1,128 @@
+"""Everything read from one HTML page, in one parse: text and metadata (trafilatura), license
+statements, ``<meta>`` consent tags, media references and the links to follow.
+
+:func:`analyze` is pure and runs inside extraction worker processes (:mod:`crawl.pool`), so a
+page that makes lxml or trafilatura slow can be stopped without stopping the crawl.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crawl.decode import decode_html
+from crawl.licensing import LicenseHit, find_licenses
+from crawl.links import base_of, extract_links
+from crawl.media import MediaHit, find_media
+
+MAX_METAS = 300
+# Dates from the markup only (meta tags, <time>, URL): the extensive text search is slow and
+# mistakes a footer's "Copyright 2024" for a publication date.
+DATE_PARAMS = {"extensive_search": False, "original_date": False}
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """One page to analyze: its final URL, raw body and ``Content-Type`` header value."""
+
+    url: str
+    body: bytes
+    content_type: str | None = None
+    want_links: bool = True  # the crawler follows links; an import does not
+
+
+@dataclass(frozen=True, slots=True)
+class PageAnalysis:
+    """What a page says. ``error`` is set (and ``text`` None) when no text could be extracted."""
+
+    encoding: str | None = None
+    text: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    language: str | None = None
+    licenses: tuple[LicenseHit, ...] = ()
+    metas: tuple[tuple[str, str], ...] = ()  # (lower-case name, content) of <meta name=...>
+    media: tuple[MediaHit, ...] = ()
+    links: tuple[str, ...] = ()  # canonical URLs to follow
+    feeds: tuple[str, ...] = ()  # RSS/Atom feeds the page announces
+    error: str | None = None
+    error_outcome: str = "error"  # fetch outcome when error is set: 'error' or 'skipped'
+
+
+def _parser():
+    from lxml import html
+
+    return html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True,
+                           remove_pis=True)
+
+
+def _language(root, extracted: str | None) -> str | None:
+    lang = (root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "").strip()
+    if not lang:
+        for meta in root.iter("meta"):
+            if (meta.get("http-equiv") or "").lower() == "content-language":
+                lang = (meta.get("content") or "").split(",")[0].strip()
+                break
+    lang = lang or (extracted or "")
+    primary = lang.replace("_", "-").split("-")[0].strip().lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def _clean(value: object, limit: int = 1000) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text[:limit] or None
+
+
+def analyze(job: PageJob) -> PageAnalysis:
+    """Decode, parse once, then read licenses, metas and media, and extract the main text."""
+    from lxml import etree, html
+    from trafilatura import bare_extraction
+
+    encoding, markup = decode_html(job.body, job.content_type)
+    markup = _XML_DECL.sub("", markup, count=1)
+    if not markup.strip():
+        return PageAnalysis(encoding=encoding, error="empty page", error_outcome="skipped")
+    try:
+        root = html.document_fromstring(markup, parser=_parser())
+    except (etree.ParserError, ValueError) as exc:
+        return PageAnalysis(encoding=encoding, error=f"unparseable HTML: {exc}")
+    base = base_of(root, job.url)
+    found_licenses = tuple(find_licenses(root, base))
+    metas = []
+    for meta in root.iter("meta"):
+        name = (meta.get("name") or "").strip().lower()
+        if name and meta.get("content") is not None and len(metas) < MAX_METAS:
+            metas.append((name, meta.get("content")))
+    media = tuple(find_media(root, base))
+    links, feeds = extract_links(root, base) if job.want_links else ((), ())
+    title_el = root.find(".//title")
+    page_title = _clean(title_el.text_content() if title_el is not None else None)
+    language = _language(root, None)
+
+    doc = bare_extraction(root, url=job.url, with_metadata=True, date_extraction_params=DATE_PARAMS)
+    text = doc.text if doc is not None else None
+    if not text or not text.strip():
+        if media:  # a media page with little prose: keep its visible text so the media has a page
+            body = root.find("body")
+            text = " ".join((body.text_content() if body is not None else "").split()) or page_title
+        if not text:
+            return PageAnalysis(encoding=encoding, title=page_title, language=language,
+                                licenses=found_licenses, metas=tuple(metas), media=media, links=links,
+                                feeds=feeds, error="no main text extracted", error_outcome="skipped")
+    return PageAnalysis(
+        encoding=encoding,
+        text=text,
+        title=_clean(doc.title if doc is not None else None) or page_title,
+        author=_clean(doc.author if doc is not None else None),
+        published=_clean(doc.date if doc is not None else None, 64),
+        language=language or _language(root, doc.language if doc is not None else None),
+        licenses=found_licenses,
+        metas=tuple(metas),
+        media=media,
+        links=links,
+        feeds=feeds,
+    )
