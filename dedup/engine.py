@@ -1,19 +1,25 @@
-"""Engines run the signature stage over Parquet row groups; everything after it is shared.
+"""Engines run the signature and banding stages; everything after them runs on the driver.
 
 A :class:`SignatureTask` names one row group of one shard and the rows in it that need a
 signature. :func:`compute_task` is a pure function of the task and the parameters (it reads the
 text column of that row group and returns a :class:`~dedup.index.SignatureBatch`), so any engine
-that runs it, in whatever order or place, gets the same signatures. The local engine runs it in
-worker processes, one per core by default; ``--engine ray`` (not available yet) is to run the same
-function on a Ray cluster. The later stages (``dedup.lsh``, ``dedup.clusters``) are pure functions
-over numpy arrays sorted by doc_id, so any engine that feeds them the same signatures gets the
-same pairs, clusters and cluster ids.
+that runs it, in whatever order or place, gets the same signatures. The banding stage is the pure
+functions of ``dedup.lsh`` (band groups are independent; verification is per pair). The local
+engine (:class:`LocalEngine`) runs signatures in worker processes, one per core by default, and
+banding in this process; the Ray engine (``dedup.ray_engine``, ``--engine ray``) runs the same
+functions as Ray tasks. The later stages (``dedup.clusters``: union-find, canonical choice) and the
+ledger writes stay on the driver, over numpy arrays sorted by doc_id, so any engine gets the same
+pairs, clusters and cluster ids.
+
+An engine is a context manager: entering it starts or connects to what it runs on.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,8 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup.index import SignatureBatch
+from dedup.lsh import similar_pairs
 from dedup.minhash import Permutations, signatures
-from dedup.params import SignatureParams
+from dedup.params import LshParams, SignatureParams
 from provenance.errors import ProvenanceError
 from provenance.ids import normalized_text_hash
 from provenance.workspace import Workspace
@@ -130,23 +137,54 @@ def plan_tasks(workspace: Workspace, doc_ids: pa.Array, shards: pa.Array, text_s
     return tasks
 
 
-class SignatureEngine(Protocol):
-    """What the pipeline needs of an engine: run :func:`compute_task` over tasks, anywhere."""
+class Engine(Protocol):
+    """What the pipeline needs of an engine: run :func:`compute_task` over tasks and the banding
+    stage over signatures, anywhere, with results that do not depend on where they ran."""
 
     name: str
     workers: int
 
+    def __enter__(self) -> "Engine": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
     def signatures(self, tasks: Sequence[SignatureTask], params: SignatureParams) -> Iterator[SignatureBatch]: ...
+
+    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker once the process that started it is gone.
+
+    A dedup killed with SIGKILL cannot shut its pool down, and its workers would otherwise wait
+    for work forever (measured: they did, reparented to init)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class LocalEngine:
-    """Runs signature tasks in this process (one worker) or in a pool of worker processes."""
+    """Runs signature tasks in this process (one worker) or in a pool of worker processes, and
+    the banding stage in this process."""
 
     name = "local"
 
     def __init__(self, workers: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE):
         self.workers = workers or default_workers()
         self.batch_size = batch_size
+
+    def __enter__(self) -> "LocalEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+        return similar_pairs(sigs, lsh.bands, lsh.rows, lsh.threshold, max_bucket)
 
     def signatures(self, tasks: Sequence[SignatureTask], params: SignatureParams) -> Iterator[SignatureBatch]:
         """Yields one batch per task, in completion order (callers must not depend on it)."""
@@ -157,7 +195,8 @@ class LocalEngine:
         # spawn: the parent holds DuckDB and Arrow thread pools, which must not be forked
         context = multiprocessing.get_context("spawn")
         workers = min(self.workers, len(tasks))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             pending = list(tasks)
             pending.reverse()
             running: set[Future[SignatureBatch]] = set()
@@ -174,14 +213,15 @@ class LocalEngine:
                 raise
 
 
-def make_engine(name: str, workers: int | None, batch_size: int = DEFAULT_BATCH_SIZE) -> SignatureEngine:
+def make_engine(name: str, workers: int | None, batch_size: int = DEFAULT_BATCH_SIZE,
+                ray_address: str | None = None) -> Engine:
+    """The engine called ``name``; refuses one that cannot run here, with what to do."""
+    if ray_address and name != "ray":
+        raise DedupError("--ray-address is only used with --engine ray; add --engine ray, or drop --ray-address")
     if name == "local":
         return LocalEngine(workers, batch_size)
     if name == "ray":
-        raise EngineUnavailable(
-            "--engine ray is not available yet: the distributed engine will come with the "
-            "`provenance[distributed]` extra (pip install 'provenance[distributed]') in a later "
-            "release. Use --engine local (the default), which runs one worker per core."
-        )
-    raise DedupError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+        from dedup.ray_engine import RayEngine  # imports Ray, which only this engine needs
 
+        return RayEngine(workers, batch_size, ray_address)
+    raise DedupError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")

@@ -3,9 +3,9 @@
 Files: ``<workspace>/index/minhash/<index_key>/part-<run_id>-<n>.parquet`` with ``doc_id``,
 ``text_sha256`` (which text of the document was signed), ``norm_sha256`` (the exact-duplicate key:
 ``provenance.ids.normalized_text_hash``), ``n_shingles`` and ``signature`` (the hash values as
-little-endian bytes). A file is written to ``.tmp``, renamed into place and then registered in
-``minhash_part_log``; an unregistered file (from a run killed in between) is deleted by the next
-run. Signatures live outside ``shards/`` so the ``corpus`` view never sees them.
+little-endian bytes). A file is written to ``.tmp``, flushed to disk, renamed into place and only
+then registered in ``minhash_part_log`` (its own commit), so a registered part is always complete;
+an unregistered file (from a run killed in between) is deleted by the next run. Signatures live outside ``shards/`` so the ``corpus`` view never sees them.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ class SignatureIndex:
         final = self.directory / f"part-{run_id}-{number:05d}.parquet"
         tmp = final.with_name(final.name + ".tmp")
         pq.write_table(batch.to_arrow(), tmp, compression="zstd", use_dictionary=False)
+        _fsync(tmp)  # complete on disk before the name and the ledger row can point at it
         os.replace(tmp, final)
+        _fsync(self.directory)
         rel = self.writer.workspace.relative(final)
         self.writer.append_rows("minhash_part_log", pa.table({
             "part": [rel], "index_key": [self.key], "n_rows": pa.array([len(batch)], pa.int64()),
@@ -168,6 +170,15 @@ class SignatureIndex:
         norm = (_scatter(pa.concat_arrays(norm_values), np.concatenate(norm_rows), n) if norm_rows
                 else pa.nulls(n, pa.string()))
         return LoadedSignatures(found=found, norm_sha256=norm, n_shingles=n_shingles, signatures=sigs)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a directory's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _keys(doc_ids: pa.Array | pa.ChunkedArray, text_sha256: pa.Array | pa.ChunkedArray) -> pa.Array:

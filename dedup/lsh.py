@@ -40,12 +40,14 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray:
-    """Row pairs ``(i, j)``, ``i < j``, that share the key of at least one band; sorted, unique.
+def candidate_codes(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray:
+    """Candidate pairs over the bands (columns) of ``keys`` as sorted unique codes ``i * n + j``
+    (``i < j``, ``n`` rows).
 
     Within a bucket every pair is a candidate, up to ``max_bucket`` members; in a larger bucket
     (rows sorted by index) each row is paired with the next ``max_bucket - 1`` rows, which keeps
-    the work linear while still chaining the whole bucket together.
+    the work linear while still chaining the whole bucket together. Bands are independent, so the
+    codes of all bands are the union of the codes of any split of the bands into groups.
     """
     n = keys.shape[0]
     found: list[np.ndarray] = []
@@ -60,9 +62,31 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarra
             j = order[same + d]
             found.append(np.minimum(i, j).astype(np.uint64) * np.uint64(n) + np.maximum(i, j).astype(np.uint64))
     if not found:
+        return np.empty(0, np.uint64)
+    return np.unique(np.concatenate(found))
+
+
+def pairs_from_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """The ``(k, 2)`` row pairs of codes ``i * n + j`` (in code order)."""
+    if len(codes) == 0:
         return np.empty((0, 2), np.int64)
-    codes = np.unique(np.concatenate(found))
+    codes = np.asarray(codes, np.uint64)
     return np.stack([(codes // np.uint64(n)).astype(np.int64), (codes % np.uint64(n)).astype(np.int64)], axis=1)
+
+
+def candidate_pairs(keys: np.ndarray, max_bucket: int = MAX_BUCKET) -> np.ndarray:
+    """Row pairs ``(i, j)``, ``i < j``, that share the key of at least one band; sorted, unique
+    (see :func:`candidate_codes`)."""
+    return pairs_from_codes(candidate_codes(keys, max_bucket), keys.shape[0])
+
+
+def band_group_codes(sigs: np.ndarray, rows: int, first_band: int, end_band: int,
+                     max_bucket: int = MAX_BUCKET) -> np.ndarray:
+    """:func:`candidate_codes` of bands ``[first_band, end_band)`` only: one unit of the banding
+    stage that an engine can run anywhere (the union over a split of all bands equals
+    ``candidate_codes(band_keys(sigs, bands, rows))``)."""
+    slots = sigs[:, first_band * rows:end_band * rows]
+    return candidate_codes(band_keys(slots, end_band - first_band, rows), max_bucket)
 
 
 def pair_similarity(sigs: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -78,6 +102,10 @@ def similar_pairs(sigs: np.ndarray, bands: int, rows: int, threshold: float,
                   max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs verified by estimated Jaccard >= ``threshold``: ``(pairs, similarities)``."""
     pairs = candidate_pairs(band_keys(sigs, bands, rows), max_bucket)
-    sims = pair_similarity(sigs, pairs)
+    return verified(pairs, pair_similarity(sigs, pairs), threshold)
+
+
+def verified(pairs: np.ndarray, sims: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (and their similarities) at or above ``threshold``."""
     keep = sims >= threshold
     return pairs[keep], sims[keep]

@@ -4,13 +4,14 @@ Stages (each a pure function over Arrow/numpy, see the modules named):
 
 1. documents: the latest state of every document from the ledger (``documents`` view);
 2. signatures (``dedup.engine``): only for texts the index does not hold yet, per Parquet row
-   group, in worker processes; each batch is stored as one index part (``dedup.index``);
+   group, in worker processes or Ray tasks; each batch is stored as one index part
+   (``dedup.index``) as it arrives, so a killed run keeps the parts it finished;
 3. exact duplicates: documents with equal normalised text (``provenance.ids.normalized_text_hash``)
    are joined first and represented by their smallest doc_id;
-4. near duplicates (``dedup.lsh``): LSH band keys of the representatives, candidate pairs,
-   verified by estimated Jaccard >= threshold;
-5. clusters (``dedup.clusters``): connected components, canonical member by rights, similarity
-   to the canonical, the reason;
+4. near duplicates (``dedup.lsh``, run by the engine): LSH band keys of the representatives,
+   candidate pairs, verified by estimated Jaccard >= threshold;
+5. clusters (``dedup.clusters``, on the driver): connected components, canonical member by
+   rights, similarity to the canonical, the reason;
 6. ledger: ``cluster_log`` rows only for documents whose assignment changed, in one transaction
    with the run's parameters.
 
@@ -29,9 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.clusters import ClusterAssignment, Rights, assign, components
-from dedup.engine import DEFAULT_BATCH_SIZE, SignatureEngine, make_engine, plan_tasks
+from dedup.engine import DEFAULT_BATCH_SIZE, Engine, LocalEngine, make_engine, plan_tasks
 from dedup.index import SignatureIndex, missing
-from dedup.lsh import MAX_BUCKET, similar_pairs
+from dedup.lsh import MAX_BUCKET
 from dedup.minhash import estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
 from provenance.ids import utcnow
@@ -50,8 +51,9 @@ class DedupOptions:
     seed: int = DEFAULT_SEED
     scheme: str = DEFAULT_SCHEME
     engine: str = "local"
-    workers: int | None = None  # None: one per core
+    workers: int | None = None  # None: one per core (Ray with an address: the cluster's CPUs)
     batch_size: int = DEFAULT_BATCH_SIZE
+    ray_address: str | None = None  # --engine ray: an existing cluster; None starts a local Ray
     max_bucket: int = MAX_BUCKET
 
     def signature_params(self) -> SignatureParams:
@@ -87,9 +89,16 @@ class ClusterResult:
     edges: np.ndarray  # (k, 2) row pairs that were joined: exact duplicates first, then near ones
 
 
+PairFinder = Callable[[np.ndarray, LshParams, int], tuple[np.ndarray, np.ndarray]]
+
+
 def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndarray,
-                      sigs: np.ndarray, lsh: LshParams, max_bucket: int = MAX_BUCKET) -> ClusterResult:
-    """Stages 3-5 over documents sorted by doc_id (``doc_id, consent, license, first_fetched_at``)."""
+                      sigs: np.ndarray, lsh: LshParams, max_bucket: int = MAX_BUCKET,
+                      find_pairs: PairFinder | None = None) -> ClusterResult:
+    """Stages 3-5 over documents sorted by doc_id (``doc_id, consent, license, first_fetched_at``).
+
+    ``find_pairs`` runs stage 4 (an engine's ``similar_pairs``; default: in this process); every
+    engine returns the same pairs, so the clusters do not depend on it."""
     n = docs.num_rows
     if n == 0:
         return ClusterResult([], 0, 0, np.empty((0, 2), np.int64))
@@ -102,7 +111,7 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
     exact_left = np.flatnonzero(rep_of != np.arange(n))
     # near duplicates among representatives with at least one shingle
     reps = np.flatnonzero((rep_of == np.arange(n)) & (n_shingles > 0))
-    pairs, _ = similar_pairs(sigs[reps], lsh.bands, lsh.rows, lsh.threshold, max_bucket)
+    pairs, _ = (find_pairs or LocalEngine().similar_pairs)(sigs[reps], lsh, max_bucket)
     left = np.concatenate([exact_left, reps[pairs[:, 0]]])
     right = np.concatenate([rep_of[exact_left], reps[pairs[:, 1]]])
     labels = components(n, left, right)
@@ -165,20 +174,21 @@ def run_dedup(writer: LedgerWriter, options: DedupOptions = DedupOptions(),
     after each batch of ``k`` is stored.
     """
     params = options.signature_params()
-    engine = make_engine(options.engine, options.workers, options.batch_size)
+    engine = make_engine(options.engine, options.workers, options.batch_size, options.ray_address)
     lsh = LshParams.for_threshold(options.threshold, options.num_perm)
-    config = {**asdict(options), "workers": engine.workers, "index_key": params.key(),
-              "bands": lsh.bands, "rows": lsh.rows, "lsh_weights": list(lsh.weights)}
-    run = writer.start_run("dedup", config)
-    try:
-        return _run(writer, run, options, params, lsh, engine, progress, on_plan)
-    except BaseException:
-        writer.finish_run(run, {}, status="failed")
-        raise
+    with engine:  # starts or connects to what the engine runs on (a local Ray, a cluster)
+        config = {**asdict(options), "workers": engine.workers, "index_key": params.key(),
+                  "bands": lsh.bands, "rows": lsh.rows, "lsh_weights": list(lsh.weights)}
+        run = writer.start_run("dedup", config)
+        try:
+            return _run(writer, run, options, params, lsh, engine, progress, on_plan)
+        except BaseException:
+            writer.finish_run(run, {}, status="failed")
+            raise
 
 
 def _run(writer: LedgerWriter, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
-         engine: SignatureEngine, progress: Callable[[int], None] | None,
+         engine: Engine, progress: Callable[[int], None] | None,
          on_plan: Callable[[int], None] | None) -> DedupSummary:
     run_id = run.run_id
     docs = _load_documents(writer)
@@ -202,7 +212,7 @@ def _run(writer: LedgerWriter, run: Run, options: DedupOptions, params: Signatur
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     result = cluster_documents(docs.select(["doc_id", "consent", "license", "first_fetched_at"]), loaded.norm_sha256,
-                               loaded.n_shingles, loaded.signatures, lsh, options.max_bucket)
+                               loaded.n_shingles, loaded.signatures, lsh, options.max_bucket, engine.similar_pairs)
     rows = _changed_rows(writer, result.assignments, run_id)
     n_clusters = len({a.dup_cluster for a in result.assignments})
     summary = DedupSummary(

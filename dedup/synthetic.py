@@ -4,14 +4,18 @@ Documents are paragraphs of English-looking sentences drawn from a fixed vocabul
 Zipf-like word distribution. A fraction of them are copies of an earlier document with words
 substituted, deleted or inserted at a known edit rate (rate 0 with changed case and spacing: an
 exact duplicate after normalisation). Each document carries a license, a consent value and a fetch
-time, so the canonical choice has something to decide.
+time, so the canonical choice has something to decide. :func:`generate` yields typed documents to
+store directly; :func:`write_corpus_jsonl` writes many short ones fast, as a file for
+``provenance import`` (the scale benchmark's corpus).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -180,3 +184,66 @@ def store(writer, docs: Iterable[SyntheticDoc], run_id: str, batch: int = 20_000
     if pending:
         written += flush()
     return written
+
+
+def write_corpus_jsonl(path: Path, n: int, *, seed: int = 0, copy_fraction: float = 0.25,
+                       edit_rates: Sequence[float] = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1),
+                       min_words: int = 30, max_words: int = 90, domain: str = "synthetic.example",
+                       block: int = 10_000, pool: int = 50_000) -> Path:
+    """Write ``n`` short generated documents as JSONL (``url``, ``text``, ``license``, ``consent``,
+    ``fetched_at``) for ``provenance import``; returns ``path``. Deterministic per ``seed``.
+
+    About ``copy_fraction`` of the documents are copies of an earlier original (one of the last
+    ``pool``) with words substituted or deleted at a rate drawn from ``edit_rates`` (rate 0: the
+    same text upper-cased with doubled spaces, an exact duplicate once normalised). Words are drawn
+    ``block`` documents at a time with numpy, so a million documents take seconds, not minutes.
+    """
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array(WORDS, dtype=object)
+    weights = _zipf_weights(len(WORDS))
+    originals: list[np.ndarray] = []  # word ids of recent originals (a ring of ``pool`` entries)
+    slot = 0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            lengths = rng.integers(min_words, max_words + 1, size)
+            drawn = np.split(rng.choice(len(vocabulary), int(lengths.sum()), p=weights), np.cumsum(lengths)[:-1])
+            copies = rng.random(size) < copy_fraction
+            lic = rng.integers(len(LICENSES), size=size)
+            con = rng.integers(len(CONSENTS), size=size)
+            minutes = rng.integers(0, 60 * 24 * 365, size)
+            lines = []
+            for k in range(size):
+                i = start + k
+                exact = False
+                if copies[k] and originals:
+                    ids = originals[int(rng.integers(len(originals)))]
+                    rate = float(edit_rates[int(rng.integers(len(edit_rates)))])
+                    if rate == 0.0:
+                        exact = True
+                    else:
+                        ids = ids.copy()
+                        changed = rng.random(len(ids)) < rate
+                        ids[changed] = rng.choice(len(vocabulary), int(changed.sum()), p=weights)
+                        kept = ids[rng.random(len(ids)) >= rate / 3]
+                        ids = kept if len(kept) else ids
+                else:
+                    ids = drawn[k]
+                    if len(originals) < pool:
+                        originals.append(ids)
+                    else:
+                        originals[slot] = ids
+                        slot = (slot + 1) % pool
+                text = " ".join(vocabulary[ids].tolist())
+                text = text[:1].upper() + text[1:] + "."
+                if exact:
+                    text = text.upper().replace(" ", "  ")  # the same text once normalised
+                when = EPOCH + timedelta(minutes=int(minutes[k]))
+                row = {"url": f"https://{domain}/{i // 1000}/doc-{i}", "text": text,
+                       "license": LICENSES[int(lic[k])], "consent": CONSENTS[int(con[k])],
+                       "fetched_at": when.isoformat()}
+                lines.append(json.dumps(row))
+            fh.write("\n".join(lines) + "\n")
+    return path

@@ -206,6 +206,7 @@ class Ledger:
             _migrate(con)
             writer = LedgerWriter(con, self.workspace)
             writer.sweep_orphan_shards()
+            writer.mark_dead_runs()
             _sync_reference_data(writer)
             yield writer
         finally:
@@ -275,6 +276,18 @@ def _ensure_empty_shard(workspace: Workspace) -> None:
         tmp = path.with_suffix(".parquet.tmp")
         pq.write_table(empty, tmp)
         os.replace(tmp, path)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def _sync_reference_data(writer: "LedgerWriter") -> None:
@@ -522,6 +535,16 @@ class LedgerWriter:
 
     def referenced_shards(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT shard FROM shard_log").fetchall()}
+
+    def mark_dead_runs(self) -> list[str]:
+        """Runs still 'running' whose process on this host is gone were killed: say so."""
+        host = socket.gethostname()
+        rows = self.con.execute(
+            "SELECT run_id, pid FROM run_log WHERE status = 'running' AND host = ?", [host]).fetchall()
+        dead = [run_id for run_id, pid in rows if pid is None or not _process_alive(pid)]
+        for run_id in dead:
+            _exec(self.con, "UPDATE run_log SET status = 'interrupted' WHERE run_id = ?", [run_id])
+        return dead
 
     def sweep_orphan_shards(self) -> list[str]:
         """Move shard files no ledger row references (left by a writer killed mid-write) aside.

@@ -47,7 +47,7 @@ class Run:
     config: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     finished_at: datetime | None = None
-    status: str = "running"  # 'running' | 'finished' | 'failed'
+    status: str = "running"  # 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted'
     counts: dict = field(default_factory=dict)
 
 

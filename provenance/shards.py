@@ -47,7 +47,10 @@ class WrittenShard:
     n_bytes: int
 
     def publish(self) -> None:
-        """Rename the complete file into place (call right before the ledger commit)."""
+        """Flush the complete file to disk and rename it into place (right before the ledger
+        commit), so a crash or power loss never leaves the ledger pointing at a partial file."""
+        with open(self.tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
         os.replace(self.tmp_path, self.final_path)
 
     def discard(self) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from dedup import shingles as sh
 from dedup.clusters import components
-from dedup.lsh import band_keys, candidate_pairs
+from dedup.lsh import band_group_codes, band_keys, candidate_pairs, pairs_from_codes
 from dedup.minhash import Permutations, signatures, signatures_from_hashes
 from dedup.params import LSH_WEIGHTS, LshParams, SignatureParams
 from dedup.synthetic import generate
@@ -161,6 +161,19 @@ def test_candidate_pairs_equal_datasketch_lsh_queries():
     theirs = {(min(i, j), max(i, j)) for i, m in enumerate(minhashes) for j in index.query(m) if j != i}
     assert len(theirs) > 50
     assert ours == theirs
+
+
+def test_band_groups_together_give_the_candidates_of_all_bands():
+    """The banding stage split into groups of bands (what each engine task computes) unions to the
+    candidates of all bands, whatever the split."""
+    params = SignatureParams()
+    lsh = LshParams.for_threshold(0.5, params.num_perm)
+    sigs, _ = signatures(pa.array([d.text for d in generate(300, seed=12, copy_fraction=0.5)]), params)
+    whole = candidate_pairs(band_keys(sigs, lsh.bands, lsh.rows), max_bucket=8)
+    assert len(whole) > 50
+    for cuts in ([0, lsh.bands], [0, 1, lsh.bands], [0, 3, 4, lsh.bands - 1, lsh.bands]):
+        codes = [band_group_codes(sigs, lsh.rows, lo, hi, max_bucket=8) for lo, hi in zip(cuts, cuts[1:])]
+        assert np.array_equal(pairs_from_codes(np.unique(np.concatenate(codes)), len(sigs)), whole)
 
 
 def test_large_buckets_are_chained_not_squared():

@@ -3,6 +3,7 @@ consent and revocation, determinism across worker counts, incremental runs, the 
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -89,10 +90,17 @@ def test_cli_keeps_the_licensed_copy_of_the_sample_corpus(cli, workspace):
     assert summary[0]["n_documents"] == 2
 
 
-def test_engine_ray_is_refused_with_what_to_do(cli, workspace):
+def test_engine_ray_without_ray_installed_is_refused_with_what_to_do(cli, workspace, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees where the extra is not installed
     result = cli("-w", str(workspace.root), "dedup", "--engine", "ray")
     assert result.code == 1
     assert "provenance[distributed]" in result.err and "--engine local" in result.err
+    assert not workspace.ledger_path.exists()  # refused before the ledger was touched
+
+
+def test_ray_address_without_engine_ray_is_refused(cli, workspace):
+    result = cli("-w", str(workspace.root), "dedup", "--ray-address", "127.0.0.1:6379")
+    assert result.code == 1 and "--engine ray" in result.err
 
 
 def test_dedup_of_an_empty_workspace_is_a_no_op(workspace):

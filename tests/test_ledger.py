@@ -225,3 +225,21 @@ def test_reader_upgrades_a_ledger_whose_migrations_are_behind(workspace):
     con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
     con.close()
     assert Ledger(workspace).query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 0}]
+
+
+def test_a_killed_run_is_marked_interrupted_by_the_next_writer(workspace):
+    ledger = Ledger(workspace)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        from provenance.ledger import Ledger
+        with Ledger({str(workspace.root)!r}).writer() as w:
+            run = w.start_run("doomed")
+        os._exit(0)  # never finishes the run, as a SIGKILL would
+    """)])
+    assert proc.returncode == 0
+    with ledger.writer() as w:
+        alive = w.start_run("alive")
+    with ledger.writer():
+        pass
+    status = {r["command"]: r["status"] for r in ledger.query("SELECT command, status FROM runs").to_pylist()}
+    assert status == {"doomed": "interrupted", "alive": "running"}

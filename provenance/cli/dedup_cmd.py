@@ -16,9 +16,13 @@ from provenance.cli.progress import progress_counter
 @click.option("--ngram", type=click.IntRange(1, 64), default=5, show_default=True,
               help="Words per shingle.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: worker processes on this machine. ray: a Ray cluster (not available yet).")
+              help="local: worker processes on this machine. ray: Ray tasks, on a local Ray started for "
+                   "the run or on the cluster at --ray-address (needs the distributed extra).")
+@click.option("--ray-address", metavar="HOST:PORT", default=None,
+              help="With --engine ray: connect to this existing Ray cluster (all its CPUs) instead of "
+                   "starting a local one. Every node must see the workspace at the same absolute path.")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
-              help="Worker processes for signatures (default: one per core).")
+              help="Worker processes for signatures, or CPUs of a local Ray (default: one per core).")
 @click.option("--batch-size", type=click.IntRange(16, 1_000_000), default=2048, show_default=True,
               help="Documents hashed together in a worker (bounds its memory).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
@@ -26,8 +30,8 @@ from provenance.cli.progress import progress_counter
 @click.option("--scheme", type=click.Choice(["affine32", "affine64"]), default="affine32", show_default=True,
               help="datasketch 2.x permutation scheme (affine64 for very long documents).")
 @click.pass_context
-def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engine: str, workers: int | None,
-          batch_size: int, seed: int, scheme: str) -> None:
+def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engine: str, ray_address: str | None,
+          workers: int | None, batch_size: int, seed: int, scheme: str) -> None:
     """Find exact and near-duplicate documents and choose the copy a corpus keeps.
 
     Exact duplicates (equal text after Unicode, case and whitespace normalisation) are joined
@@ -39,15 +43,16 @@ def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engin
     Results are in the ledger: `documents` gains dup_cluster, is_canonical, dup_similarity,
     dup_reason and cluster_consent (the most restrictive consent in the cluster); `dup_clusters`
     has one row per cluster. Signatures are kept under index/minhash/, so the next run only
-    hashes new texts; a run with nothing new changes nothing.
+    hashes new texts; a run with nothing new changes nothing; a killed run keeps the signatures
+    it finished. --engine ray gives the same clusters as --engine local.
     """
     from dedup.engine import make_engine
     from dedup.pipeline import DedupOptions, run_dedup
     from provenance.ledger import Ledger
 
-    make_engine(engine, workers, batch_size)  # refuse an unavailable engine before touching the ledger
+    make_engine(engine, workers, batch_size, ray_address)  # refuse an unavailable engine before touching the ledger
     options = DedupOptions(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, scheme=scheme,
-                           engine=engine, workers=workers, batch_size=batch_size)
+                           engine=engine, workers=workers, batch_size=batch_size, ray_address=ray_address)
     workspace = workspace_of(ctx)
     with Ledger(workspace).writer() as writer:
         with progress_counter("dedup: signatures", unit="docs") as advance:

@@ -9,7 +9,7 @@ CREATE TABLE run_log (
     command     VARCHAR NOT NULL,
     started_at  TIMESTAMP NOT NULL,
     finished_at TIMESTAMP,
-    status      VARCHAR NOT NULL,          -- 'running' | 'finished' | 'failed'
+    status      VARCHAR NOT NULL,          -- 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' (killed)
     config      JSON,
     versions    JSON,
     counts      JSON,
