@@ -243,3 +243,15 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_writer(workspace):
         pass
     status = {r["command"]: r["status"] for r in ledger.query("SELECT command, status FROM runs").to_pylist()}
     assert status == {"doomed": "interrupted", "alive": "running"}
+
+
+def test_corpus_never_shows_an_unregistered_shard_even_before_the_sweep(workspace):
+    ledger = Ledger(workspace)
+    store(ledger, [pending("https://example.org/kept", "kept")])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # a writer killed after publishing its shard but before its commit leaves this behind
+    pq.write_table(pa.table({"doc_id": ["zz"], "url": ["u"], "text": ["uncommitted"]}),
+                   workspace.shards_dir / "web" / "killed-00000-abcdef.parquet")
+    assert ledger.query("SELECT text FROM corpus").to_pylist() == [{"text": "kept"}]

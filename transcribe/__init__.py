@@ -11,9 +11,14 @@ Modules, each with one job:
 * :mod:`transcribe.lineage` — license and consent inherited from the embedding page.
 * :mod:`transcribe.quality` — Whisper's own statistics turned into flags.
 * :mod:`transcribe.rows` — transcription and segment rows for the ledger.
-* :mod:`transcribe.pipeline` — the run: prepare, transcribe, commit in batches, resume.
+* :mod:`transcribe.work` — the work on one file, whichever engine runs it: prepare, transcribe.
+* :mod:`transcribe.pipeline` — the run: plan, let an engine work, commit in batches, resume.
+* :mod:`transcribe.distributed` — ``--engine ray``: the work on Ray actors (Ray imported only there).
+* :mod:`transcribe.worker` — the body of one Ray actor: the model loaded once.
+* :mod:`transcribe.scratch` — download folders, removed even after a run was killed.
 * :mod:`transcribe.wer` — word error rate, to check a model against a known transcript.
 
 faster-whisper (and so CTranslate2) is imported only by :mod:`transcribe.backend` and
-:mod:`transcribe.model` functions that need it, never at package import.
+:mod:`transcribe.model` functions that need it, never at package import; Ray only by
+:mod:`transcribe.distributed` functions.
 """

@@ -158,17 +158,35 @@ def choose_runtime(device: str = "auto", compute_type: str | None = None, batch_
     if device == "cuda" and gpus == 0:
         raise ModelError("--device cuda, but CTranslate2 sees no CUDA device (check nvidia-smi, the "
                          "CUDA 12 cuBLAS/cuDNN libraries on LD_LIBRARY_PATH), or use --device cpu.")
+    runtime = runtime_with_defaults(device, compute_type, batch_size, cpu_threads)
+    check_runtime(runtime)
+    return runtime
+
+
+def runtime_with_defaults(device: str, compute_type: str | None = None, batch_size: int | None = None,
+                          cpu_threads: int = 0) -> Runtime:
+    """A runtime for a device already chosen (``cpu`` or ``cuda``), the defaults filled in, not
+    checked against this machine (a Ray driver chooses for workers that may have the GPU)."""
     if compute_type is None:
         compute_type = "float16" if device == "cuda" else "int8"
-    supported = ctranslate2.get_supported_compute_types(device)
-    if compute_type not in supported and compute_type not in ("default", "auto"):
-        raise ModelError(f"--compute-type {compute_type} is not supported on {device} here; "
-                         f"supported: {', '.join(sorted(supported))}")
     if batch_size is None:
         batch_size = CUDA_BATCH_SIZE if device == "cuda" else 1
     if batch_size < 1:
         raise ModelError(f"--batch-size must be at least 1 (1: sequential); got {batch_size}")
     return Runtime(device=device, compute_type=compute_type, batch_size=batch_size, cpu_threads=cpu_threads)
+
+
+def check_runtime(runtime: Runtime) -> None:
+    """Raise a :class:`ModelError` unless CTranslate2 here supports the runtime's compute type."""
+    import ctranslate2
+
+    if runtime.device == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+        raise ModelError("the runtime is cuda, but CTranslate2 sees no CUDA device here (check nvidia-smi, "
+                         "the CUDA 12 cuBLAS/cuDNN libraries on LD_LIBRARY_PATH), or use --device cpu.")
+    supported = ctranslate2.get_supported_compute_types(runtime.device)
+    if runtime.compute_type not in supported and runtime.compute_type not in ("default", "auto"):
+        raise ModelError(f"--compute-type {runtime.compute_type} is not supported on {runtime.device} here; "
+                         f"supported: {', '.join(sorted(supported))}")
 
 
 # --- the weights checksum, cached by path, size and mtime ----------------------------------------

@@ -1,9 +1,13 @@
-"""The transcription run: prepare, transcribe, commit in batches; resumable and idempotent.
+"""The transcription run: plan, transcribe, commit in batches; resumable and idempotent.
 
-* Preparing a media file (hash or download, decode, silence check) runs one file ahead in a worker
-  thread, so fetching and decoding overlap the model's work on the previous file.
-* The model is loaded once per run: in the background while the first file is prepared when work
-  is known to be waiting, else when the first file needs it (a run with nothing to do loads none).
+* The run plans the work (what is new, what is done, what failed before) and is the only writer
+  of the ledger; an engine does the work and hands back an :class:`~transcribe.work.Attempt` per
+  file, in input order. :class:`LocalEngine` works in this process; the Ray engine
+  (:mod:`transcribe.distributed`) on Ray actors, one model per actor.
+* Locally, preparing a media file (hash or download, decode, silence check) runs one file ahead in
+  a worker thread, so fetching and decoding overlap the model's work on the previous file. The
+  model is loaded once per run: in the background while the first file is prepared when work is
+  known to be waiting, else when the first file needs it (a run with nothing to do loads none).
 * Outcomes are committed to the ledger every ``commit_every_s`` seconds or ``commit_every``
   files, each batch in one transaction (shard, documents, transcriptions, segments together),
   through a short write connection, so ``provenance sql`` can read between commits. A run that is
@@ -15,28 +19,29 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from provenance.agents import training_agents
 from provenance.errors import ProvenanceError
-from provenance.ids import doc_id_for_key, doc_id_for_url, utcnow
+from provenance.ids import doc_id_for_url, utcnow
 from provenance.ledger import Ledger, LedgerLockedError
 from provenance.records import Document
 from provenance.store import DocumentStore
-from transcribe.audio import AudioError, AudioInfo, DecodedAudio, decode_audio
 from transcribe.backend import DecodeOptions, WhisperBackend
-from transcribe.fetch import FetchError, Fetcher
-from transcribe.model import CHECKSUM_CACHE, ModelSpec, Runtime, sha256_file, weights_sha256
-from transcribe.quality import silence_problem
-from transcribe.rows import FetchInfo, ModelInfo, Outcome, OutcomeRows
+from transcribe.fetch import Fetcher
+from transcribe.model import CHECKSUM_CACHE, ModelSpec, Runtime, weights_sha256
+from transcribe.rows import ModelInfo, Outcome, OutcomeRows
+from transcribe.scratch import ScratchDir
 from transcribe.sources import MediaItem, items_from_args, items_from_ledger
+from transcribe.work import Attempt, Prepared, Preparer, as_error, attempt, prefetched
+
+__all__ = ["Attempt", "Engine", "LocalEngine", "Prepared", "Preparer", "Request", "Run", "Settings", "Stats",
+           "TranscribeError", "transcribe_media"]
 
 MAX_CONSECUTIVE_BACKEND_ERRORS = 3
 FINAL_LOCK_WAIT_S = 300.0  # the last commit of a run waits this long for another writer to finish
@@ -95,16 +100,6 @@ class Stats:
                 "real_time_factor": round(self.real_time_factor, 4) if self.real_time_factor else None}
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    item: MediaItem
-    doc_id: str
-    fetch: FetchInfo
-    audio: DecodedAudio | None = None
-    failure: str | None = None
-    skip: str | None = None  # 'done' | 'failed'
-
-
 def known_status(ledger: Ledger) -> dict[str, str]:
     """doc_id -> current transcription status ('done' or 'failed')."""
     rows = ledger.query("SELECT doc_id, status FROM transcriptions").to_pylist()
@@ -138,110 +133,40 @@ def plan(items: Sequence[MediaItem], status: dict[str, str], settings: Settings,
     return todo, done
 
 
-class Preparer:
-    """Hash or download, decode and check one item (runs in the prefetch thread, one at a time)."""
+class Engine(Protocol):
+    """Runs the work of one run: prepares and transcribes media, yields attempts in input order.
 
-    def __init__(self, fetcher: Fetcher, settings: Settings, status: dict[str, str]):
-        self.fetcher = fetcher
-        self.settings = settings
-        self.status = status
-        self.claimed: set[str] = set()
+    ``model`` is the model as recorded with transcripts, known once it is loaded.
+    """
 
-    def _skip(self, doc_id: str) -> str | None:
-        if doc_id in self.claimed:
-            return "done"  # the same audio twice in one run
-        state = self.status.get(doc_id)
-        if state == "done" and not self.settings.force:
-            return "done"
-        if state == "failed" and not (self.settings.retry_failed or self.settings.force):
-            return "failed"
-        return None
+    model: ModelInfo | None
+    config: dict[str, Any]  # recorded in the run's configuration
 
-    def __call__(self, item: MediaItem) -> Prepared:
-        temp: Path | None = None
-        try:
-            if item.local_path is not None:
-                fetched_at = utcnow()
-                sha = sha256_file(item.local_path)
-                doc_id = doc_id_for_key("audio", sha)
-                fetch = FetchInfo(fetched_at, sha, item.local_path.stat().st_size)
-                path = item.local_path
-            else:
-                doc_id = doc_id_for_url(item.media_url)
-                try:
-                    dl = self.fetcher.download(item.media_url)
-                except FetchError as exc:
-                    fetch = FetchInfo(utcnow(), None, exc.n_bytes, exc.status, exc.content_type, exc.outcome)
-                    self.claimed.add(doc_id)
-                    return Prepared(item, doc_id, fetch, failure=str(exc))
-                temp = path = dl.path
-                fetch = FetchInfo(dl.fetched_at, dl.sha256, dl.n_bytes, dl.status, dl.content_type, "document")
-            skip = self._skip(doc_id)
-            if skip:
-                return Prepared(item, doc_id, fetch, skip=skip)
-            self.claimed.add(doc_id)
-            try:
-                audio = decode_audio(path, max_duration_s=self.settings.max_duration_s)
-            except AudioError as exc:
-                return Prepared(item, doc_id, _as_error(fetch), failure=str(exc))
-            problem = silence_problem(audio.samples)
-            if problem:
-                return Prepared(item, doc_id, _as_error(fetch), audio=audio, failure=problem)
-            return Prepared(item, doc_id, fetch, audio=audio)
-        finally:
-            if temp is not None:
-                temp.unlink(missing_ok=True)
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]: ...
+
+    def close(self) -> None: ...
 
 
-def _as_error(fetch: FetchInfo) -> FetchInfo:
-    return replace(fetch, outcome="error") if fetch.outcome == "document" else fetch
+class LocalEngine:
+    """Everything in this process: one file prepared ahead in a thread while the model works."""
 
-
-def prefetched(fn: Callable[[MediaItem], Prepared], items: Iterable[MediaItem], ahead: int = 1) -> Iterator[Prepared]:
-    """``fn`` over ``items`` in one worker thread, ``ahead`` items in advance, results in order."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transcribe-prepare")
-    queue: deque[Future[Prepared]] = deque()
-    it = iter(items)
-    try:
-        for item in it:
-            queue.append(pool.submit(fn, item))
-            if len(queue) > ahead:
-                yield queue.popleft().result()
-        while queue:
-            yield queue.popleft().result()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-class Run:
-    """One ``provenance transcribe`` run over a list of media items."""
-
-    def __init__(self, ledger: Ledger, run_id: str, spec: ModelSpec, runtime: Runtime, settings: Settings,
-                 *, on_progress: Callable[[Stats, str | None], None] | None = None,
-                 on_failure: Callable[[MediaItem, str], None] | None = None):
+    def __init__(self, ledger: Ledger, run_id: str, spec: ModelSpec, runtime: Runtime, settings: Settings):
         self.ledger = ledger
-        self.run_id = run_id
         self.spec = spec
         self.runtime = runtime
         self.settings = settings
-        self.stats = Stats()
-        self.on_progress = on_progress or (lambda stats, name: None)
-        self.on_failure = on_failure or (lambda item, reason: None)
+        self.model: ModelInfo | None = None
+        self.config: dict[str, Any] = {"engine": "local"}
         self._backend: WhisperBackend | None = None
         self._loading: Future[WhisperBackend] | None = None
-        self._model: ModelInfo | None = None
-        self._rows = OutcomeRows(run_id)
-        self._last_commit = time.monotonic()
-        self._backend_errors = 0
-        self.temp_dir = ledger.workspace.runs_dir / "transcribe-tmp" / run_id.replace("/", "_")
-
-    # --- model -----------------------------------------------------------------------------
+        # downloads in progress; folders left by killed runs are removed when this one starts
+        self.scratch = ScratchDir(ledger.workspace.runs_dir / "transcribe-tmp", run_id.replace("/", "_"))
 
     def _load(self) -> WhisperBackend:
         cache = self.ledger.workspace.runs_dir / CHECKSUM_CACHE
         checksum = weights_sha256(self.spec.path, cache)
         backend = WhisperBackend(self.spec, self.runtime, self.settings.options)
-        self._model = ModelInfo(self.spec, self.runtime, checksum)
+        self.model = ModelInfo(self.spec, self.runtime, checksum)
         self._backend = backend
         return backend
 
@@ -251,83 +176,119 @@ class Run:
             return self._loading.result() if self._loading is not None else self._load()
         return self._backend
 
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]:
+        downloads = any(i.local_path is None for i in todo)
+        temp_dir = self.scratch.open() if downloads else self.scratch.path
+        fetcher = Fetcher(temp_dir, max_bytes=self.settings.max_bytes, timeout_s=self.settings.timeout_s,
+                          user_agent=self.settings.user_agent)
+        preparer = Preparer(fetcher, self.settings, status)
+        # Load the model while the first file is fetched and decoded when work is certain: a URL
+        # still to do, or a ledger with no transcription yet (local files are matched by hash later).
+        loader = None
+        if todo and (downloads or not status):
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transcribe-model")
+            self._loading = loader.submit(self._load)
+        try:
+            for prepared in prefetched(preparer, todo):
+                yield attempt(prepared, self.backend)
+        finally:
+            if loader is not None:
+                loader.shutdown(wait=True)
+
+    def close(self) -> None:
+        self.scratch.close()
+
+
+class Run:
+    """One ``provenance transcribe`` run over a list of media items.
+
+    The engine does the work (here, or on Ray workers); the run decides what to do, keeps the
+    statistics and is the only writer of the ledger.
+    """
+
+    def __init__(self, ledger: Ledger, run_id: str, spec: ModelSpec, runtime: Runtime, settings: Settings,
+                 *, engine: Engine | None = None,
+                 on_progress: Callable[[Stats, str | None], None] | None = None,
+                 on_failure: Callable[[MediaItem, str], None] | None = None):
+        self.ledger = ledger
+        self.run_id = run_id
+        self.spec = spec
+        self.runtime = runtime
+        self.settings = settings
+        self.engine: Engine = engine or LocalEngine(ledger, run_id, spec, runtime, settings)
+        self.stats = Stats()
+        self.on_progress = on_progress or (lambda stats, name: None)
+        self.on_failure = on_failure or (lambda item, reason: None)
+        self._rows = OutcomeRows(run_id)
+        self._last_commit = time.monotonic()
+        self._backend_errors = 0
+
     # --- the run ---------------------------------------------------------------------------
 
     def execute(self, items: Sequence[MediaItem]) -> Stats:
         status = known_status(self.ledger)
         todo, done = plan(items, status, self.settings, self.stats)
         self.relabel(done)
-        fetcher = Fetcher(self.temp_dir, max_bytes=self.settings.max_bytes, timeout_s=self.settings.timeout_s,
-                          user_agent=self.settings.user_agent)
-        preparer = Preparer(fetcher, self.settings, status)
         self.stats.started = time.monotonic()
         self.on_progress(self.stats, None)
-        # Load the model while the first file is fetched and decoded when work is certain: a URL
-        # still to do, or a ledger with no transcription yet (local files are matched by hash later).
-        loader = None
-        if todo and (any(i.local_path is None for i in todo) or not status):
-            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transcribe-model")
-            self._loading = loader.submit(self._load)
+        claimed: set[str] = set()
         try:
-            for prepared in prefetched(preparer, todo):
-                self._handle(prepared)
-                self.on_progress(self.stats, prepared.item.name)
-                if self._due():
-                    self.commit()
+            with closing(self.engine.attempts(todo, status)) as attempts:
+                for a in attempts:
+                    if a.skip is None and a.doc_id in claimed:  # the same audio twice: the first counts
+                        a = Attempt(a.item, a.doc_id, a.fetch, skip="done")
+                    elif a.skip is None:
+                        claimed.add(a.doc_id)
+                    self._record(a)
+                    self.on_progress(self.stats, a.item.name)
+                    if self._due():
+                        self.commit()
         finally:
-            if loader is not None:
-                loader.shutdown(wait=True)
-            self.commit(final=True)
-            shutil.rmtree(self.temp_dir, ignore_errors=True)
+            try:
+                self.commit(final=True)
+            finally:
+                self.engine.close()
         return self.stats
 
-    def _handle(self, p: Prepared) -> None:
-        if p.skip == "done":
+    def _record(self, a: Attempt) -> None:
+        if a.skip == "done":
             self.stats.skipped_done += 1
             self.stats.queued -= 1
             return
-        if p.skip == "failed":
+        if a.skip == "failed":
             self.stats.skipped_failed += 1
             self.stats.queued -= 1
             return
-        if p.failure is not None or p.audio is None:
-            self._fail(p, p.failure or "no audio")
+        if a.failure is not None:
+            self._fail(a, a.failure)
             return
-        backend = self.backend()
-        t0 = time.monotonic()
-        try:
-            transcript = backend.transcribe(p.audio.samples)
-        except RuntimeError as exc:  # CTranslate2's error type (out of memory, a bad input, ...)
+        if a.model_error is not None or a.transcript is None or a.audio is None or a.elapsed_s is None:
+            message = a.model_error or "the model returned nothing"
             self._backend_errors += 1
-            self._fail(p, f"whisper failed: {' '.join(str(exc).split())[:300]}")
+            self._fail(a, f"whisper failed: {message}")
             if self._backend_errors >= MAX_CONSECUTIVE_BACKEND_ERRORS:
                 raise TranscribeError(f"the model failed on {self._backend_errors} files in a row; the last "
-                                      f"error: {exc}. Fix the cause, then run again: finished files are kept.") from exc
+                                      f"error: {message}. Fix the cause, then run again: finished files are kept.")
             return
         self._backend_errors = 0
-        elapsed = time.monotonic() - t0
-        self.stats.busy_s += elapsed
-        audio = p.audio.info  # the samples are not kept past this point
-        if not any(s.text for s in transcript.segments):
-            self._fail(p, "no speech detected: Whisper returned no text"
-                       + (" (voice activity detection found none)" if transcript.speech_s == 0 else ""),
-                       audio=audio, elapsed=elapsed)
+        self.stats.busy_s += a.elapsed_s
+        if not any(s.text for s in a.transcript.segments):
+            self._fail(a, "no speech detected: Whisper returned no text"
+                       + (" (voice activity detection found none)" if a.transcript.speech_s == 0 else ""),
+                       elapsed=a.elapsed_s)
             return
-        self._rows.add(Outcome(item=p.item, doc_id=p.doc_id, status="done", fetch=p.fetch,
-                               transcribed_at=utcnow(), audio=audio, transcript=transcript,
-                               elapsed_s=elapsed, model=self._model))
+        self._rows.add(Outcome(item=a.item, doc_id=a.doc_id, status="done", fetch=a.fetch,
+                               transcribed_at=utcnow(), audio=a.audio, transcript=a.transcript,
+                               elapsed_s=a.elapsed_s, model=self.engine.model))
         self.stats.done += 1
-        self.stats.audio_s += audio.duration_s
+        self.stats.audio_s += a.audio.duration_s
 
-    def _fail(self, p: Prepared, reason: str, *, audio: AudioInfo | None = None,
-              elapsed: float | None = None) -> None:
-        fetch = _as_error(p.fetch)
-        info = audio or (p.audio.info if p.audio is not None else None)
-        self._rows.add(Outcome(item=p.item, doc_id=p.doc_id, status="failed", fetch=fetch, reason=reason,
-                               transcribed_at=utcnow(), audio=info,
-                               elapsed_s=elapsed, model=self._model if elapsed is not None else None))
+    def _fail(self, a: Attempt, reason: str, *, elapsed: float | None = None) -> None:
+        self._rows.add(Outcome(item=a.item, doc_id=a.doc_id, status="failed", fetch=as_error(a.fetch),
+                               reason=reason, transcribed_at=utcnow(), audio=a.audio, elapsed_s=elapsed,
+                               model=self.engine.model if elapsed is not None else None))
         self.stats.failed += 1
-        self.on_failure(p.item, reason)
+        self.on_failure(a.item, reason)
 
     def _due(self) -> bool:
         return bool(self._rows) and (len(self._rows) >= self.settings.commit_every
@@ -401,20 +362,26 @@ def transcribe_media(
     runtime: Runtime,
     settings: Settings,
     *,
+    engine: Engine | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[Stats, str | None], None] | None = None,
     on_failure: Callable[[MediaItem, str], None] | None = None,
 ) -> tuple[str, Stats]:
-    """One recorded ``transcribe`` run (in ``runs``, with its configuration and counts)."""
+    """One recorded ``transcribe`` run (in ``runs``, with its configuration and counts).
+
+    ``engine``: who does the work (default: a :class:`LocalEngine` in this process)."""
     opts = settings.options
     config = {"inputs": list(request.inputs), "from_ledger": request.from_ledger, "license": request.user_license,
               "limit": settings.limit, "model": spec.name, "model_path": str(spec.path), "device": runtime.device,
               "compute_type": runtime.compute_type, "batch_size": runtime.batch_size, "beam_size": opts.beam_size,
               "language": opts.language, "vad": opts.vad_filter, "temperatures": opts.temperatures,
               "max_bytes": settings.max_bytes, "max_duration_s": settings.max_duration_s,
-              "retry_failed": settings.retry_failed, "force": settings.force}
+              "retry_failed": settings.retry_failed, "force": settings.force, "cpu_threads": runtime.cpu_threads,
+              "commit_every": settings.commit_every,
+              **(engine.config if engine is not None else {"engine": "local"})}
     record = ledger.start_run("transcribe", config)
-    run = Run(ledger, record.run_id, spec, runtime, settings, on_progress=on_progress, on_failure=on_failure)
+    run = Run(ledger, record.run_id, spec, runtime, settings, engine=engine, on_progress=on_progress,
+              on_failure=on_failure)
     status = "failed"
     try:
         agents = training_agents()

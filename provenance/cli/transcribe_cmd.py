@@ -128,18 +128,33 @@ def _progress() -> Iterator[_Display]:
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Transcribe at most N media in this run (those already done do not count).")
 @click.option("--cpu-threads", type=click.IntRange(min=0), default=0, show_default=True,
-              help="CPU threads of the model (0: CTranslate2's default).")
+              help="CPU threads of the model (0: CTranslate2's default; with --engine ray on CPUs, the "
+                   "threads of each worker, 0: 4).")
 @click.option("--download", "allow_download", is_flag=True,
               help="Allow downloading a named model from the Hugging Face Hub when it is not cached.")
 @click.option("--user-agent", default=None,
               help="User agent of downloads; robots.txt is obeyed for it (default: provenance/VERSION).")
+@click.option("--commit-every", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
+              help="Write finished transcripts to the ledger every N files or every 30 s, whichever comes "
+                   "first; a run that is stopped keeps what it wrote.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process. ray: Ray actors, one per GPU or per CPU worker, each loading the "
+                   "model once (needs pip install 'provenance[distributed]'; workers must see the input "
+                   "files and the model directory at the same paths).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --engine ray: number of actors (default: one per GPU, else the cluster's CPUs "
+                   "divided by --cpu-threads, 4 threads each by default).")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="With --engine ray: the Ray cluster to join (e.g. ray://head:10001 or auto); "
+                   "default: start a local Ray for this run.")
 @click.pass_context
 def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, model_name: str | None,
                device: str, compute_type: str | None, batch_size: int | None, beam_size: int,
                language: str | None, temperatures: str | None, vad: bool, max_bytes: str, max_duration: str,
                timeout_s: float,
                user_license: str | None, retry_failed: bool, force: bool, limit: int | None,
-               cpu_threads: int, allow_download: bool, user_agent: str | None) -> None:
+               cpu_threads: int, allow_download: bool, user_agent: str | None, commit_every: int,
+               engine: str, workers: int | None, ray_address: str | None) -> None:
     """Transcribe audio and video with Whisper into transcript documents (shards/transcript/).
 
     Inputs: --from-ledger (media the crawl discovered), local files and http(s) URLs (wav, flac,
@@ -148,8 +163,10 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
     decoding parameters, language and per-segment quality statistics go to the `transcriptions`
     and `segments` views. Files that cannot be transcribed are recorded as failed with the reason
     and the batch goes on. Downloads obey robots.txt. Running it again transcribes only what is
-    missing (--retry-failed, --force to do more).
+    missing (--retry-failed, --force to do more). --engine ray spreads the work over Ray actors
+    (this machine's cores, or a cluster's GPUs with --ray-address) with the same results.
     """
+    from contextlib import ExitStack
     from importlib import metadata
 
     from provenance import licenses
@@ -162,6 +179,8 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
     if not inputs and not from_ledger:
         raise click.UsageError("give media files or URLs to transcribe, or --from-ledger for the media "
                                "the crawl discovered.")
+    if engine == "local" and (workers is not None or ray_address is not None):
+        raise click.UsageError("--workers and --ray-address go with --engine ray.")
     for value in inputs:  # fail before anything runs when a path is wrong
         if not is_url(value):
             local_path_of(value)
@@ -177,20 +196,34 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
                               temperatures=parse_temperatures(temperatures)),
         max_bytes=parse_size(max_bytes), max_duration_s=parse_duration(max_duration), timeout_s=timeout_s,
         user_agent=user_agent or f"provenance/{version} (transcribe)",
-        retry_failed=retry_failed, force=force, limit=limit,
+        retry_failed=retry_failed, force=force, limit=limit, commit_every=commit_every,
     )
     spec = resolve_model(model_name, allow_download=allow_download)
-    runtime = choose_runtime(device, compute_type, batch_size, cpu_threads)
-
     workspace = workspace_of(ctx)
     request = Request(inputs=inputs, from_ledger=from_ledger, user_license=user_license)
-    with _progress() as display:
+    with ExitStack() as stack:
+        ray_engine, where = None, ""
+        if engine == "ray":
+            from transcribe.distributed import RayCluster, RayEngine, local_cpus, plan_workers
+
+            cluster = stack.enter_context(RayCluster.connect(ray_address, num_cpus=local_cpus(workers, cpu_threads)))
+            cpus, gpus = cluster.resources()
+            plan = plan_workers(cpus, gpus, device=device, compute_type=compute_type, batch_size=batch_size,
+                                cpu_threads=cpu_threads, workers=workers)
+            runtime = plan.runtime
+            ray_engine = RayEngine(cluster, plan, spec, settings)
+            where = f"; {plan.describe()} on {cluster.label}"
+        else:
+            runtime = choose_runtime(device, compute_type, batch_size, cpu_threads)
+        display = stack.enter_context(_progress())
+
         def started(n_items: int) -> None:
             click.echo(f"transcribe: {n_items} media, model {spec.name} on {runtime.device} ({runtime.compute_type}, "
-                       f"{'batch ' + str(runtime.batch_size) if runtime.batched else 'sequential'})", err=True)
+                       f"{'batch ' + str(runtime.batch_size) if runtime.batched else 'sequential'}){where}", err=True)
 
         run_id, stats = transcribe_media(
-            Ledger(workspace), request, spec, runtime, settings, on_start=started, on_progress=display.update,
+            Ledger(workspace), request, spec, runtime, settings, engine=ray_engine, on_start=started,
+            on_progress=display.update,
             on_failure=lambda item, reason: display.log(f"failed: {item.media_url}: {reason}"))
     _summary(run_id, stats, workspace.root)
 
