@@ -154,3 +154,16 @@ def test_large_import_streams_in_batches(cli, workspace, tmp_path, n):
     assert count_docs(cli, workspace) == n
     # batches of 20,000 rows: three shards
     assert len(list((workspace.shards_dir / "import").glob("*.parquet"))) == 3
+
+
+def test_parquet_with_the_wrong_schema_is_refused_and_nothing_stored_is_lost(cli, workspace, tmp_path):
+    good = write_jsonl(tmp_path / "good.jsonl", ROWS[:2])
+    assert cli("-w", str(workspace.root), "import", str(good)).code == 0
+    wrong = tmp_path / "wrong.parquet"
+    pq.write_table(pa.table({"text": [1, 2, 3], "url": ["https://w.example/1", "https://w.example/2", None]}), wrong)
+    result = cli("-w", str(workspace.root), "import", str(wrong))
+    assert result.code == 1 and "holds int, not a string" in result.err and "wrong.parquet#row=1" in result.err
+    assert count_docs(cli, workspace) == 2
+    skipped = cli("-w", str(workspace.root), "import", str(wrong), "--skip-bad-rows")
+    assert skipped.code == 0 and "3 bad rows skipped" in skipped.err
+    assert count_docs(cli, workspace) == 2
