@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawl.decode import decode_html
+from crawl.decode import decode_html, valid_text
 from crawl.licensing import LicenseHit, find_licenses
 from crawl.links import base_of, extract_links
 from crawl.media import MediaHit, find_media
@@ -73,8 +73,21 @@ def _language(root, extracted: str | None) -> str | None:
 def _clean(value: object, limit: int = 1000) -> str | None:
     if not isinstance(value, str):
         return None
-    text = " ".join(value.split())
+    text = valid_text(" ".join(value.split()))
     return text[:limit] or None
+
+
+def _parse_stopped(parser) -> str | None:
+    """Why the parser gave up before the end of the page (libxml2's resource limits: elements
+    nested deeper than 255 levels), or None. The rest of the page, and any reservation of AI
+    training in it, was never read, so such a page is not stored."""
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            what = entry.message.split(",")[0].strip()  # "Excessive depth in document: 256"
+            return (f"HTML the parser could not read to the end: {what} (line {entry.line}, "
+                    f"column {entry.column}); the rest of the page, and any consent signal in it, was "
+                    f"not read, so it is not stored")
+    return None
 
 
 def analyze(job: PageJob) -> PageAnalysis:
@@ -86,10 +99,14 @@ def analyze(job: PageJob) -> PageAnalysis:
     markup = _XML_DECL.sub("", markup, count=1)
     if not markup.strip():
         return PageAnalysis(encoding=encoding, error="empty page", error_outcome="skipped")
+    parser = _parser()
     try:
-        root = html.document_fromstring(markup, parser=_parser())
+        root = html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         return PageAnalysis(encoding=encoding, error=f"unparseable HTML: {exc}")
+    stopped = _parse_stopped(parser)
+    if stopped is not None:
+        return PageAnalysis(encoding=encoding, error=stopped)
     base = base_of(root, job.url)
     found_licenses = tuple(find_licenses(root, base))
     metas = []

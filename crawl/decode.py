@@ -10,12 +10,23 @@ detectors into Baltic or Central European code pages).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from w3lib.encoding import html_to_unicode
 
 FALLBACK = "cp1252"
 _SAMPLE_BYTES = 64 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD.
+
+    JSON escapes such as ``"\\ud800"`` (JSON-LD, tdmrep.json) decode to lone surrogates, which no
+    UTF-8 writer (Arrow, Parquet, DuckDB) accepts: one such value would fail a whole ledger write.
+    """
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _latin_share(text: str) -> float:

@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from crawl.robots import RobotsTxt, decode_robots, url_match_path
+from crawl.robots import MAX_ROBOTS_BYTES, RobotsTxt, decode_robots, not_text, url_match_path
+from crawl.signals import MAX_VALUE_CHARS
 from crawl.tdmrep import TdmRep, TdmRepError
 from provenance.ids import domain_of
 from provenance.records import ConsentSignal
@@ -31,7 +32,7 @@ FILE_PATHS: dict[str, str] = {
     "ai.txt": "/ai.txt",
     "tdmrep.json": "/.well-known/tdmrep.json",
 }
-MAX_FILE_BYTES = 512 * 1024
+MAX_FILE_BYTES = 512 * 1024  # kept of each file (robots.txt: what RFC 9309 asks to read)
 
 
 def origin_of(url: str) -> str:
@@ -56,12 +57,22 @@ class DomainFile:
     fetched_at: datetime
     status: int | None = None
     reason: str | None = None
-    body: bytes | None = None
+    body: bytes | None = None  # at most MAX_FILE_BYTES (the start of a larger file)
     content_type: str | None = None
+    size: int | None = None  # bytes received (the body may be cut); None: len(body)
+    body_sha256: str | None = None  # of everything received; None: of body
 
     @functools.cached_property
     def sha256(self) -> str | None:
+        if self.body_sha256 is not None:
+            return self.body_sha256
         return hashlib.sha256(self.body).hexdigest() if self.body is not None else None
+
+    @property
+    def n_bytes(self) -> int | None:
+        if self.size is not None:
+            return self.size
+        return len(self.body) if self.body is not None else None
 
     @functools.cached_property
     def description(self) -> str:
@@ -81,16 +92,21 @@ def classify_fetch(
     """A fetch result as a DomainFile: RFC 9309 semantics for robots.txt, the same for the others.
 
     2xx: ok. 4xx except 429: missing (no rules). 429, 5xx, a timeout or a network error:
-    unreadable. An ai.txt served as HTML is a soft 404 (missing); a tdmrep.json that is not a JSON
-    array of rules is invalid.
+    unreadable. A robots.txt or ai.txt that is not text (binary content) is unreadable too: it
+    cannot say what it allows, and an unreadable file is never read as "allow everything". An
+    ai.txt served as HTML is a soft 404 (missing); a tdmrep.json that is not a JSON array of rules
+    (malformed, nested too deeply, too large) is invalid. Only the first MAX_FILE_BYTES are kept
+    (robots.txt: RFC 9309 asks parsers to read at least 500 KiB); the size and hash are of
+    everything received.
     """
     ctype = (content_type or "").split(";", 1)[0].strip().lower() or None
-    if body is not None:
-        body = body[:MAX_FILE_BYTES]
+    size = len(body) if body is not None else None
+    digest = hashlib.sha256(body).hexdigest() if body is not None else None
+    kept = body[:MAX_FILE_BYTES] if body is not None else None
 
     def make(state: str, reason: str | None, keep_body: bool = False) -> DomainFile:
         return DomainFile(origin, kind, url, state, fetched_at, status, reason,
-                          body if keep_body else None, ctype)
+                          kept if keep_body else None, ctype, size, digest if keep_body else None)
 
     if error is not None or status is None:
         return make("unreadable", error or "no response")
@@ -107,7 +123,14 @@ def classify_fetch(
             TdmRep.parse(body or b"")
         except TdmRepError as exc:
             return make("invalid", str(exc), keep_body=True)
-    return make("ok", None, keep_body=True)
+        return make("ok", None, keep_body=True)
+    problem = not_text(body or b"")
+    if problem is not None:
+        return make("unreadable", f"{problem}: no rules can be read from it", keep_body=True)
+    cut = None
+    if size is not None and size > MAX_ROBOTS_BYTES:
+        cut = f"{size} bytes: only the first {MAX_ROBOTS_BYTES} were read (RFC 9309 asks for at least 500 KiB)"
+    return make("ok", cut, keep_body=True)
 
 
 class DomainPolicy:
@@ -163,15 +186,17 @@ class DomainPolicy:
         out: list[ConsentSignal] = []
 
         def add(signal: str, value: str, evidence: str, agent: str | None) -> None:
-            out.append(ConsentSignal(url=url, domain=domain, signal=signal, value=value,
-                                     evidence=evidence, observed_at=observed_at, agent=agent,
-                                     doc_id=doc_id))
+            # cut like header and meta signals: a hostile file's long line or tdm-policy would
+            # otherwise be copied into the ledger once per page
+            out.append(ConsentSignal(url=url, domain=domain, signal=signal, value=value[:MAX_VALUE_CHARS],
+                                     evidence=evidence[:MAX_VALUE_CHARS], observed_at=observed_at,
+                                     agent=agent, doc_id=doc_id))
 
         robots = self.files.get("robots.txt")
         if robots is not None:
             if robots.state == "unreadable":
-                add("robots_txt", "unreadable", f"{robots.describe()}: unreadable, complete disallow "
-                    f"(RFC 9309)", "*")
+                add("robots_txt", "unreadable", f"{robots.describe()}: unreadable ({robots.reason}), "
+                    f"complete disallow (RFC 9309)", "*")
             elif self.robots is None:
                 add("robots_txt", "allowed", f"{robots.describe()}: no robots.txt, no rules", "*")
             else:
@@ -214,13 +239,15 @@ class DomainPolicy:
                 f"without a group of their own", "*")
 
     def unreadable_signals(self, observed_at: datetime) -> list[ConsentSignal]:
-        """Signals about the origin itself (not a page): an unreadable robots.txt or ai.txt."""
+        """Signals about the origin itself (not a page): an unreadable robots.txt or ai.txt, and
+        an invalid tdmrep.json (recorded as evidence; whether it reserves is the resolver's call)."""
         out = []
-        for kind, signal in (("robots.txt", "robots_txt"), ("ai.txt", "ai_txt")):
+        for kind, signal, state in (("robots.txt", "robots_txt", "unreadable"), ("ai.txt", "ai_txt", "unreadable"),
+                                    ("tdmrep.json", "tdmrep", "invalid")):
             f = self.files.get(kind)
-            if f is not None and f.state == "unreadable":
+            if f is not None and f.state == state:
                 out.append(ConsentSignal(url=f.url, domain=domain_of(f.url) or "", signal=signal,
-                                         value="unreadable", evidence=f"{f.describe()}: {f.reason}",
+                                         value=state, evidence=f"{f.describe()}: {f.reason}"[:MAX_VALUE_CHARS],
                                          observed_at=observed_at, agent="*"))
         return out
 

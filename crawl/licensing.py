@@ -26,10 +26,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from crawl.decode import valid_text
 from provenance import licenses
 
 MAX_RAW_CHARS = 2000
-MAX_JSONLD_CHARS = 200_000
+MAX_JSONLD_CHARS = 200_000  # a longer block is cut, so it no longer parses: skipped
+MAX_JSONLD_DEPTH = 8  # @graph and license lists nested deeper are not followed
+MAX_JSONLD_ITEMS = 1000
 _LICENSE_HOSTS = ("creativecommons.org", "licensebuttons.net", "opensource.org", "gnu.org", "spdx.org",
                   "choosealicense.com", "apache.org", "unlicense.org", "mozilla.org", "eclipse.org")
 _META_NAMES = {"dcterms.license", "dc.rights", "dcterms.rights", "dc.license", "license",
@@ -91,25 +94,34 @@ def _text_of(el) -> str:
 
 
 def _hit(source: str, raw: str, in_body: bool = False) -> LicenseHit:
-    raw = " ".join(raw.split())[:MAX_RAW_CHARS]
+    raw = valid_text(" ".join(raw.split())[:MAX_RAW_CHARS])
     return LicenseHit(source, raw, licenses.normalize(raw), in_body)
 
 
-def _jsonld_licenses(data: object) -> Iterator[str]:
+def _jsonld(text: str) -> object | None:
+    """A JSON-LD block, or None when it is not JSON (malformed, or nested too deeply to read)."""
+    text = re.sub(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$", "", text[:MAX_JSONLD_CHARS].strip())
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _jsonld_licenses(data: object, depth: int = 0) -> Iterator[str]:
     """``license`` values of top-level JSON-LD objects and of ``@graph`` items."""
     items = data if isinstance(data, list) else [data]
-    for obj in items:
+    for obj in items[:MAX_JSONLD_ITEMS]:
         if not isinstance(obj, dict):
             continue
         for key in ("license", "schema:license", "http://schema.org/license", "https://schema.org/license"):
             if key in obj:
                 yield from _license_values(obj[key])
         graph = obj.get("@graph")
-        if isinstance(graph, list):
-            yield from _jsonld_licenses(graph)
+        if isinstance(graph, list) and depth < MAX_JSONLD_DEPTH:
+            yield from _jsonld_licenses(graph, depth + 1)
 
 
-def _license_values(value: object) -> Iterator[str]:
+def _license_values(value: object, depth: int = 0) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -117,9 +129,9 @@ def _license_values(value: object) -> Iterator[str]:
             if isinstance(value.get(key), str):
                 yield value[key]
                 return
-    elif isinstance(value, list):
+    elif isinstance(value, list) and depth < MAX_JSONLD_DEPTH:
         for v in value[:20]:
-            yield from _license_values(v)
+            yield from _license_values(v, depth + 1)
 
 
 def find_licenses(root, base_url: str) -> list[LicenseHit]:
@@ -155,12 +167,7 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
                 if hit.license == licenses.ALL_RIGHTS_RESERVED:
                     hits.append(hit)
         elif tag == "script" and (el.get("type") or "").strip().lower() == "application/ld+json":
-            text = (el.text or "")[:MAX_JSONLD_CHARS].strip()
-            text = re.sub(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$", "", text)
-            try:
-                data = json.loads(text)
-            except ValueError:
-                continue
+            data = _jsonld(el.text or "")  # a block that is not JSON is no statement: skipped
             for value in _jsonld_licenses(data):
                 hits.append(_hit("jsonld", value))
         if _is_footer(el) and not any(f in el.iterancestors() for f in footers):

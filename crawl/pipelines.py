@@ -13,14 +13,17 @@ from pathlib import Path
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
 
 from crawl.domainfiles import DomainPolicy
 from crawl.items import DocumentItem, FetchItem, MediaItem, PageDropped, PageItem
-from crawl.middlewares import domain_policy_loaded, ledger_write_starting
+from crawl.middlewares import ADMIT_META, domain_policy_loaded, ledger_write_starting
 from crawl.page import AgentLists, build_document, failed_fetch
 from crawl.sink import LedgerSink
+from crawl.spiders import describe_error
 from crawl.state import CrawlState
 from provenance.ids import utcnow
+from provenance.records import FetchRecord
 from provenance.workspace import Workspace
 
 class DocumentPipeline:
@@ -59,6 +62,7 @@ class LedgerPipeline:
         )
         self._timer = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
         crawler.signals.connect(self.policy_loaded, signal=domain_policy_loaded)
 
     @classmethod
@@ -96,6 +100,18 @@ class LedgerPipeline:
             fetch = failed_fetch(item.page, exception.outcome, exception.reason)
             self.sink.add_fetches([*item.redirects, fetch], item.done)
             self._count(exception.outcome)
+
+    def spider_error(self, failure, response, spider=None) -> None:
+        """A response the spider failed on (a crawler bug; Scrapy logs the traceback) still gets
+        its ``fetches`` row and counts as done, so no URL ends without a recorded outcome."""
+        if not isinstance(response, Response):
+            return
+        key = response.meta.get(ADMIT_META)
+        fetch = FetchRecord(url=response.url, outcome="error", fetched_at=utcnow(), status=response.status,
+                            reason=f"crawler error processing the response: {describe_error(failure.value)} "
+                                   f"(see crawl.log)")
+        self.sink.add_fetches([fetch], (key,) if key else ())
+        self._count("error")
 
     def policy_loaded(self, policy: DomainPolicy) -> None:
         self.sink.add_domain_files(policy.files.values())

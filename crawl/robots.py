@@ -58,27 +58,45 @@ def url_match_path(url: str) -> str:
     return normalize_path(path + ("?" + parts.query if parts.query else ""))
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
-    regex = ".*".join(re.escape(piece) for piece in body.split("*"))
-    return re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL)
-
-
 @dataclass(frozen=True, slots=True)
 class PathPattern:
-    """A path pattern with ``*`` and ``$`` (robots.txt, ai.txt, tdmrep.json locations)."""
+    """A path pattern with ``*`` and ``$`` (robots.txt, ai.txt, tdmrep.json locations).
+
+    Matched without regular expressions: a hostile file full of ``/*a*a*a*a*...`` lines would make
+    a backtracking regex take exponential time. With only ``*`` as a wildcard, placing each literal
+    piece at its leftmost possible position is enough (time linear in the path per piece).
+    A final ``$`` anchors the end; a ``$`` elsewhere is a literal character.
+    """
 
     pattern: str  # normalised
-    regex: re.Pattern[str] = field(compare=False, repr=False)
+    pieces: tuple[str, ...] = field(compare=False, repr=False)  # the literal text between '*'s
+    anchored: bool = field(compare=False, repr=False)
 
     @classmethod
     def of(cls, raw: str) -> "PathPattern":
         norm = normalize_path(raw.strip())
-        return cls(norm, _compile(norm))
+        anchored = norm.endswith("$")
+        body = norm[:-1] if anchored else norm
+        return cls(norm, tuple(body.split("*")), anchored)
 
     def matches(self, match_path: str) -> bool:
-        return self.regex.match(match_path) is not None
+        """Whether the pattern matches ``match_path`` from its start (to its end when anchored)."""
+        pieces = self.pieces
+        first = pieces[0]
+        if not match_path.startswith(first):
+            return False
+        if len(pieces) == 1:
+            return not self.anchored or len(match_path) == len(first)
+        pos = len(first)
+        for piece in pieces[1:-1]:
+            found = match_path.find(piece, pos)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+        last = pieces[-1]
+        if self.anchored:
+            return len(match_path) - len(last) >= pos and match_path.endswith(last)
+        return match_path.find(last, pos) >= 0
 
     @property
     def length(self) -> int:
@@ -274,6 +292,27 @@ def _extension(key: str, value: str, line: str, lineno: int) -> Extension | None
     if head.startswith("/") and rest.strip():
         path, value = PathPattern.of(head), rest.strip()
     return Extension(key, value, path, line, lineno)
+
+
+_NOT_TEXT_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+MAX_NOT_TEXT_SHARE = 0.1
+
+
+def not_text(body: bytes) -> str | None:
+    """Why ``body`` cannot be read as a robots.txt (or ai.txt), or None when it is text.
+
+    Binary content: NUL bytes, or more than a tenth of the characters undecodable as UTF-8 or
+    control characters. A few stray Latin-1 octets in comments are text.
+    """
+    sample = body[:MAX_ROBOTS_BYTES]
+    if b"\x00" in sample:
+        return "binary content (NUL bytes), not a text file"
+    text = sample.decode("utf-8", "replace")
+    bad = len(_NOT_TEXT_CHARS.findall(text))
+    if text and bad > MAX_NOT_TEXT_SHARE * len(text):
+        return (f"binary content ({bad} of the first {len(text)} characters are undecodable or control "
+                f"characters), not a text file")
+    return None
 
 
 def decode_robots(body: bytes) -> str:

@@ -45,7 +45,7 @@ def robots_directives(value: str) -> list[tuple[str | None, str]]:
         for word in token.split() if ":" not in token else [token.strip()]:
             if word:
                 pairs.append((agent, word.casefold()))
-    return pairs
+    return list(dict.fromkeys(pairs))  # a directive repeated is one signal
 
 
 def header_signals(url: str, headers: Mapping[str, Sequence[str]], observed_at: datetime,
@@ -67,7 +67,7 @@ def header_signals(url: str, headers: Mapping[str, Sequence[str]], observed_at: 
             evidence = f"{_header_name(name)}: {value}"
             if kind == "x_robots_tag":
                 for agent, directive in robots_directives(value):
-                    add(kind, directive, evidence, agent)
+                    add(kind, directive, evidence, agent[:MAX_VALUE_CHARS] if agent else agent)
             elif kind == "tdmrep":
                 add(kind, f"{name}={value}", evidence)
             else:
@@ -96,9 +96,11 @@ def meta_signals(url: str, metas: Iterable[tuple[str, str]], agent_tokens: froze
         elif name == "robots" or name in agent_tokens:
             scope = None if name == "robots" else name
             for agent, directive in robots_directives(content):
-                out.append(ConsentSignal(url=url, domain=domain, signal="meta_robots", value=directive,
-                                         evidence=evidence, observed_at=observed_at,
-                                         agent=agent or scope, doc_id=doc_id))
+                who = agent or scope
+                out.append(ConsentSignal(url=url, domain=domain, signal="meta_robots",
+                                         value=directive[:MAX_VALUE_CHARS], evidence=evidence,
+                                         observed_at=observed_at, agent=who[:MAX_VALUE_CHARS] if who else None,
+                                         doc_id=doc_id))
     return out
 
 

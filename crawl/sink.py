@@ -8,6 +8,7 @@ After each committed write, the URLs it completed go to the crawl state's ``done
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from crawl.decode import valid_text
 from crawl.domainfiles import DomainFile
 from provenance.errors import ProvenanceError
 from provenance.ledger import Ledger, LedgerLockedError, LedgerWriter
@@ -33,13 +35,22 @@ DOMAIN_FILE_SCHEMA = pa.schema([
 ])
 
 
+def _refused(pending: PendingDocument, exc: BaseException) -> FetchRecord:
+    """The fetch row of a document the ledger would not store."""
+    reason = f"the ledger refused to store this page ({type(exc).__name__}: {exc}); see crawl.log"
+    if pending.fetch is not None:
+        return dataclasses.replace(pending.fetch, outcome="error", doc_id=None, reason=valid_text(reason[:500]))
+    return FetchRecord(url=pending.doc.url, outcome="error", fetched_at=pending.doc.fetched_at,
+                       reason=valid_text(reason[:500]))
+
+
 def domain_files_table(files: Iterable[DomainFile], run_id: str) -> pa.Table:
     from provenance.ids import domain_of
 
     rows = [{
         "origin": f.origin, "domain": domain_of(f.url), "kind": f.kind, "url": f.url, "state": f.state,
         "status": f.status, "reason": f.reason, "content_type": f.content_type, "body_sha256": f.sha256,
-        "n_bytes": len(f.body) if f.body is not None else None,
+        "n_bytes": f.n_bytes,
         "body": f.body.decode("utf-8", "replace") if f.body is not None else None,
         "fetched_at": f.fetched_at, "run_id": run_id,
     } for f in files]
@@ -58,6 +69,7 @@ class SinkCounts:
     fetches: int = 0
     flushes: int = 0
     lock_waits: int = 0
+    refused: int = 0  # documents the ledger would not store (recorded as fetch errors)
 
 
 @dataclass
@@ -145,27 +157,65 @@ class LedgerSink:
     def write(self, buf: _Buffer) -> bool:
         """Write one batch in one transaction; False when the ledger stayed locked.
 
-        Safe to call from a worker thread as long as one write runs at a time.
+        A batch the ledger refuses (a record it cannot store: a bug upstream) is written again one
+        document at a time, so one bad record costs its own document, recorded in ``fetches`` as an
+        error, and never the good pages of its batch. Safe to call from a worker thread as long as
+        one write runs at a time.
         """
+        refused_before = self.counts.refused
         try:
             with self.ledger.writer() as writer:
                 store = self._store_for(writer)
                 with store.transaction():
-                    result = store.write_batch(buf.docs, fetches=buf.fetches, signals=buf.signals,
-                                               media=buf.media)
-                    if buf.domain_files:
-                        write_domain_files(writer, buf.domain_files, self.run_id)
+                    documents_new = self._write_rows(store, writer, buf.docs, buf)
         except LedgerLockedError as exc:
             self.counts.lock_waits += 1
             logger.warning("ledger busy, keeping %d records for the next write: %s", buf.size(), exc)
             return False
-        self.counts.documents += len(buf.docs)
-        self.counts.documents_new += result.documents
+        except Exception:  # noqa: BLE001 - isolated below: the refused record is logged and recorded
+            logger.exception("the ledger refused a batch of %d records; writing its documents one by one",
+                             buf.size())
+            try:
+                documents_new = self._write_one_by_one(buf)
+            except LedgerLockedError as exc:
+                self.counts.lock_waits += 1
+                logger.warning("ledger busy, keeping %d records for the next write: %s", buf.size(), exc)
+                return False
+        self.counts.documents += len(buf.docs) - (self.counts.refused - refused_before)
+        self.counts.documents_new += documents_new
         self.counts.fetches += len(buf.fetches) + sum(1 for p in buf.docs if p.fetch is not None)
         self.counts.flushes += 1
         if self.on_committed is not None and buf.done:
             self.on_committed(buf.done)
         return True
+
+    def _write_rows(self, store: DocumentStore, writer: LedgerWriter, docs: list[PendingDocument],
+                    buf: _Buffer | None) -> int:
+        """Documents, plus the batch's other rows when ``buf`` is given; returns new documents."""
+        extra = buf or _Buffer()
+        result = store.write_batch(docs, fetches=extra.fetches, signals=extra.signals, media=extra.media)
+        if extra.domain_files:
+            write_domain_files(writer, extra.domain_files, self.run_id)
+        return result.documents
+
+    def _write_one_by_one(self, buf: _Buffer) -> int:
+        """The rows not tied to a document in one transaction (a refusal there is raised: no page
+        is at stake), then each document in its own; a refused document becomes an error row."""
+        new = 0
+        with self.ledger.writer() as writer:
+            store = self._store_for(writer)
+            with store.transaction():
+                new += self._write_rows(store, writer, [], buf)
+            for pending in buf.docs:
+                try:
+                    with store.transaction():
+                        new += self._write_rows(store, writer, [pending], None)
+                except Exception as exc:  # noqa: BLE001 - this document's own failure, recorded
+                    logger.exception("the ledger refused the document of %s", pending.doc.url)
+                    self.counts.refused += 1
+                    with store.transaction():
+                        store.write_batch([], fetches=[_refused(pending, exc)])
+        return new
 
     def flush(self) -> bool:
         """Write everything buffered now; False (rows kept) when the ledger is locked."""

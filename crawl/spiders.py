@@ -10,6 +10,7 @@ sitemaps and feeds (followed; feed enclosures become ``MediaItem``), and everyth
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -40,12 +41,24 @@ MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The host of a URL, lower-case; empty for a URL that cannot be split (``http://[bad``)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def in_scope(url: str, domains: list[str]) -> bool:
     host = host_of(url)
     return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _join(base: str, ref: str) -> str:
+    """``ref`` resolved against ``base``; empty (never in scope) when it is not a URL."""
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return ""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -93,7 +106,11 @@ class ProvenanceSpider(scrapy.Spider):
 
         ``key``: the canonical form of ``url`` when the caller has it already.
         """
-        key = key or canonical(url)
+        if key is None:
+            try:
+                key = canonical(url)
+            except ValueError:  # not a URL (http://[bad, a port out of range): nothing to fetch
+                return None
         if key in self._admitted or not in_scope(url, self.allowed_domains):
             return None
         if kind == "page":
@@ -146,7 +163,7 @@ class ProvenanceSpider(scrapy.Spider):
             return
         if not policy.may_fetch(policy.origin + "/", self.cfg.robots_token)[0] and not policy.sitemaps:
             return  # robots.txt unreadable (or the whole site closed to us): nothing to guess
-        named = [u for u in (urljoin(policy.origin + "/", s) for s in policy.sitemaps)
+        named = [u for u in (_join(policy.origin + "/", s) for s in policy.sitemaps)
                  if in_scope(u, self.allowed_domains)]
         guesses = [] if named else [policy.origin + "/sitemap.xml"]
         for url in named + guesses:
@@ -192,7 +209,11 @@ class ProvenanceSpider(scrapy.Spider):
             return
         body = response.body
         if body[:2] == b"\x1f\x8b" and kind in ("sitemap", "feed"):
-            body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
+            try:
+                body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
+            except (ValueError, OSError, EOFError, struct.error) as exc:  # a gzip bomb, a corrupt file
+                yield fetch_item("error", f"unreadable compressed {kind}: {describe_error(exc)}")
+                return
         head = body[:512].lstrip().lower()
         is_sitemap = head.startswith(b"<?xml") and (b"<urlset" in body[:2048] or b"<sitemapindex" in body[:2048])
         if kind == "sitemap" or is_sitemap:
@@ -258,7 +279,10 @@ class ProvenanceSpider(scrapy.Spider):
         child_kind = "sitemap" if sitemap.type == "sitemapindex" else "page"
         admitted = 0
         for loc in entries:
-            url = response.urljoin(loc.strip())
+            try:
+                url = response.urljoin(loc.strip())
+            except ValueError:  # not a URL (http://[bad): no request to make
+                continue
             if not in_scope(url, self.allowed_domains):
                 continue
             request = self.admit(url, depth if child_kind == "sitemap" else depth + 1, child_kind)

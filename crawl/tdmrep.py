@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from crawl.decode import valid_text
 from crawl.robots import PathPattern, url_match_path
 
 MAX_TDMREP_BYTES = 256 * 1024
@@ -43,10 +44,16 @@ class TdmRep:
 
     @classmethod
     def parse(cls, body: bytes) -> "TdmRep":
+        """The rules of a tdmrep.json; raises TdmRepError when it cannot be read as rules."""
+        if len(body) > MAX_TDMREP_BYTES:
+            raise TdmRepError(f"{len(body)} bytes, larger than the {MAX_TDMREP_BYTES} bytes read: "
+                              f"not read as rules")
         try:
-            data = json.loads(body[:MAX_TDMREP_BYTES].decode("utf-8-sig"))
+            data = json.loads(body.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TdmRepError(f"not JSON: {exc}") from exc
+        except RecursionError:
+            raise TdmRepError("JSON nested too deeply to read") from None
         if isinstance(data, dict):  # a single rule object: accepted leniently
             data = [data]
         if not isinstance(data, list):
@@ -55,11 +62,12 @@ class TdmRep:
         for entry in data:
             if not isinstance(entry, dict) or not isinstance(entry.get("location"), str):
                 continue
+            policy = entry.get("tdm-policy")
             rules.append(TdmRule(
                 location=PathPattern.of(entry["location"]),
                 reservation=_reservation(entry.get("tdm-reservation")),
-                policy=entry["tdm-policy"] if isinstance(entry.get("tdm-policy"), str) else None,
-                raw=json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+                policy=valid_text(policy) if isinstance(policy, str) else None,
+                raw=_raw(entry),
             ))
         return cls(tuple(rules))
 
@@ -69,6 +77,17 @@ class TdmRep:
             if rule.location.matches(path):
                 return rule
         return None
+
+
+def _raw(entry: dict) -> str:
+    """A rule as compact JSON for evidence (its own keys only when the rest is nested too deeply)."""
+    try:
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    except RecursionError:
+        known = {k: entry[k] for k in ("location", "tdm-reservation", "tdm-policy")
+                 if isinstance(entry.get(k), (str, int))}
+        text = json.dumps(known, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return valid_text(text)
 
 
 def _reservation(value: object) -> int | None:
