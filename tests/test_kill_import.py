@@ -73,3 +73,32 @@ def test_import_killed_mid_write_then_rerun_equals_uninterrupted(tmp_path, corpu
     referenced = {r["shard"] for r in Ledger(Workspace(ws)).query("SELECT shard FROM shard_log").to_pylist()}
     on_disk = {p.relative_to(ws).as_posix() for p in (ws / "shards").rglob("*.parquet")} - {"shards/_empty.parquet"}
     assert on_disk == referenced
+
+
+def test_a_writer_killed_after_commit_leaves_a_wal_that_replays(tmp_path):
+    ws = tmp_path / "ws"
+    code = f"""
+import os, signal, sys
+from provenance.ids import doc_id_for_url, text_sha256
+from provenance.ledger import Ledger
+from provenance.records import Document
+from provenance.store import DocumentStore, PendingDocument
+from provenance.ids import utcnow
+ledger = Ledger({str(ws)!r})
+with ledger.writer() as w:
+    w.execute("CHECKPOINT")
+    run = w.start_run("wal-test")
+    docs = [PendingDocument(Document(doc_id=doc_id_for_url(f"https://wal.example/{{i}}"), url=f"https://wal.example/{{i}}",
+            domain="wal.example", source_type="web", fetched_at=utcnow(), text_sha256=text_sha256(f"t{{i}}"),
+            n_chars=2, shard=""), f"t{{i}}") for i in range(100)]
+    DocumentStore(w, run.run_id, "web").write_batch(docs)  # committed, not yet checkpointed
+    print(os.path.exists({str(ws / "ledger.duckdb.wal")!r}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert proc.stdout.strip() == "True"  # the commit lives only in the write-ahead log
+    assert (ws / "ledger.duckdb.wal").exists()
+    ledger = Ledger(Workspace(ws))
+    assert ledger.query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 100}]
+    assert ledger.query("SELECT count(*) AS n FROM corpus").to_pylist() == [{"n": 100}]
