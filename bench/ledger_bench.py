@@ -71,7 +71,7 @@ def bench_plain(rows: pa.Table, root: Path) -> float:
     con.register("rows", rows)
     start = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
-    con.execute(f"INSERT INTO docs SELECT *, 'bench' FROM rows").fetchall()
+    con.execute("INSERT INTO docs SELECT *, 'bench' FROM rows").fetchall()
     con.execute("COMMIT")
     elapsed = time.perf_counter() - start
     con.close()

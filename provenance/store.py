@@ -8,9 +8,9 @@ is not written again; a document whose state did not change adds no ledger row.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -122,3 +122,33 @@ class DocumentStore:
             shard = stored.get(key) or new_shard.shard  # type: ignore[union-attr]
             docs.append(dataclasses.replace(p.doc, shard=shard))
         return docs
+
+
+@dataclass
+class BatchBuffer:
+    """Documents and fetch rows of one run, written through a DocumentStore in batches.
+
+    ``flush()`` writes what is buffered (inside the store's transaction when one is open) and
+    counts how many documents were new or changed; ``progress(n)`` hears of every row written.
+    """
+
+    store: DocumentStore
+    progress: Callable[[int], None] | None = None
+    docs: list[PendingDocument] = field(default_factory=list)
+    fetches: list[FetchRecord] = field(default_factory=list)
+    documents_new: int = 0
+    unchanged: int = 0
+
+    def __len__(self) -> int:
+        return len(self.docs) + len(self.fetches)
+
+    def flush(self) -> None:
+        if not (self.docs or self.fetches):
+            return
+        result = self.store.write_batch(self.docs, fetches=self.fetches)
+        self.documents_new += result.documents
+        self.unchanged += len(self.docs) - result.documents
+        if self.progress:
+            self.progress(len(self))
+        self.docs.clear()
+        self.fetches.clear()

@@ -189,7 +189,6 @@ def test_traps_leave_a_fetch_row_and_the_crawl_goes_on(crawled):
 
 def test_links_to_private_addresses_are_not_followed(crawled):
     ws, _, requested = crawled
-    got = outcomes(ws)
     for url in ("http://localhost/admin/", "http://169.254.169.254/latest/meta-data/"):
         row = next(r for r in rows(ws, "SELECT url, outcome, reason FROM fetches") if r["url"] == url)
         assert row["outcome"] == "skipped" and "non-public address" in row["reason"]
@@ -278,7 +277,7 @@ def test_max_pages_and_max_depth(tmp_path):
     site_dir = prepare_site(tmp_path / "site")
     with LocalSite(site_dir) as site:
         few = run_crawl(tmp_path / "ws1", [site.url("/")], {**FAST, "max_pages": 4})
-        shallow = run_crawl(tmp_path / "ws2", [site.url("/")], {**FAST, "max_depth": 0})
+        run_crawl(tmp_path / "ws2", [site.url("/")], {**FAST, "max_depth": 0})
     assert few.budget_reached and few.documents <= 4
     pages = rows(Workspace(tmp_path / "ws1"), "SELECT url FROM fetches WHERE url NOT LIKE '%.xml'")
     assert len(pages) <= 4

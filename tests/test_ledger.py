@@ -238,7 +238,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_writer(workspace):
     """)])
     assert proc.returncode == 0
     with ledger.writer() as w:
-        alive = w.start_run("alive")
+        w.start_run("alive")
     with ledger.writer():
         pass
     status = {r["command"]: r["status"] for r in ledger.query("SELECT command, status FROM runs").to_pylist()}

@@ -25,7 +25,7 @@ from provenance.errors import InputError
 from provenance.ids import doc_id_for_key, doc_id_for_text, doc_id_for_url, domain_of, text_sha256, utcnow
 from provenance.ledger import LedgerWriter
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding
-from provenance.store import DocumentStore, PendingDocument
+from provenance.store import BatchBuffer, DocumentStore, PendingDocument
 
 BATCH_ROWS = 20_000
 
@@ -263,19 +263,9 @@ def import_tabular(
     stats = ImportStats()
     imported_at = utcnow()
     store = DocumentStore(writer, run_id, "import")
-    batch: list[PendingDocument] = []
-    bad: list[FetchRecord] = []
+    buffer = BatchBuffer(store, progress)
+    batch, bad = buffer.docs, buffer.fetches
     source_name = path.name
-
-    def flush() -> None:
-        if batch or bad:
-            result = store.write_batch(batch, fetches=bad)
-            stats.documents_new += result.documents
-            stats.unchanged += len(batch) - result.documents
-            if progress:
-                progress(len(batch) + len(bad))
-            batch.clear()
-            bad.clear()
 
     with store.transaction():
         for where, row in rows:
@@ -296,8 +286,9 @@ def import_tabular(
                 bad.append(FetchRecord(url=f"import:{exc.where}", outcome="error",
                                        fetched_at=imported_at, reason=f"bad row: {exc.reason}"))
             if len(batch) >= BATCH_ROWS:
-                flush()
-        flush()
+                buffer.flush()
+        buffer.flush()
+    stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
     return stats
 
 

@@ -33,7 +33,7 @@ from provenance.errors import InputError
 from provenance.ids import utcnow
 from provenance.ledger import LedgerWriter
 from provenance.records import FetchRecord
-from provenance.store import DocumentStore, PendingDocument
+from provenance.store import BatchBuffer, DocumentStore
 
 BATCH_DOCS = 500
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -149,19 +149,9 @@ def import_warc(
     policies = {origin: DomainPolicy(origin, fs, agents.training) for origin, fs in files.items()}
     stats = ImportStats()
     store = DocumentStore(writer, run_id, "web")
-    docs: list[PendingDocument] = []
-    fetches: list[FetchRecord] = []
+    buffer = BatchBuffer(store, progress)
+    docs, fetches = buffer.docs, buffer.fetches
     workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else workers
-
-    def flush() -> None:
-        if docs or fetches:
-            result = store.write_batch(docs, fetches=fetches)
-            stats.documents_new += result.documents
-            stats.unchanged += len(docs) - result.documents
-            if progress:
-                progress(len(docs) + len(fetches))
-            docs.clear()
-            fetches.clear()
 
     def pages() -> Iterator[tuple[FetchedPage, PageJob]]:
         """HTML pages to analyze; every other record leaves its fetch row on the way."""
@@ -189,9 +179,10 @@ def import_warc(
                 fetches.append(failed_fetch(page, analysis.error_outcome, analysis.error))
             else:
                 docs.append(build_document(page, analysis, policies.get(origin_of(page.url)), agents))
-            if len(docs) + len(fetches) >= BATCH_DOCS:
-                flush()
-        flush()
+            if len(buffer) >= BATCH_DOCS:
+                buffer.flush()
+        buffer.flush()
+    stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
     return stats
 
 
