@@ -255,3 +255,23 @@ def test_corpus_never_shows_an_unregistered_shard_even_before_the_sweep(workspac
     pq.write_table(pa.table({"doc_id": ["zz"], "url": ["u"], "text": ["uncommitted"]}),
                    workspace.shards_dir / "web" / "killed-00000-abcdef.parquet")
     assert ledger.query("SELECT text FROM corpus").to_pylist() == [{"text": "kept"}]
+
+
+def test_revocations_match_domains_subdomains_and_urls_as_of_their_time(workspace):
+    ledger = Ledger(workspace)
+    docs = [pending(u, u) for u in ("https://news.example/a", "https://blog.news.example/b",
+                                    "https://other.example/c", "https://other.example/d", "https://notnews.example/e")]
+    store(ledger, docs)
+    with ledger.writer() as w:
+        w.execute("INSERT INTO revocation_log VALUES ('r1', 'domain', 'news.example', 'publisher', NULL, ?, 'r'),"
+                  " ('r2', 'url', 'https://other.example/d', 'author', NULL, ?, 'r')",
+                  [T0 + timedelta(days=1), T0 + timedelta(days=2)])
+
+    def revoked(sql):
+        return sorted(r["url"] for r in ledger.query(sql).to_pylist())
+
+    assert revoked("SELECT url FROM documents WHERE revoked") == [
+        "https://blog.news.example/b", "https://news.example/a", "https://other.example/d"]
+    assert revoked("SELECT url FROM documents_as_of(TIMESTAMP '2026-01-02 18:00:00') WHERE revoked") == [
+        "https://blog.news.example/b", "https://news.example/a"]
+    assert revoked("SELECT url FROM documents_as_of(TIMESTAMP '2026-01-01 18:00:00') WHERE revoked") == []
