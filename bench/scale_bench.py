@@ -3,7 +3,8 @@ point lookup by url, audit time) and dedup of 1,000,000 short generated document
 against Ray on 2 CPUs (wall time and peak memory). Prints the figures and writes them as JSON
 under bench/results/.
 
-Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--skip-dedup] [--skip-audit]
+Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--skip-ledger] [--skip-dedup] [--skip-audit]
+(a section that is skipped keeps its figures from an earlier run in the JSON, with their date)
 """
 
 from __future__ import annotations
@@ -104,17 +105,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000_000)
     parser.add_argument("--dedup-docs", type=int, default=1_000_000)
+    parser.add_argument("--skip-ledger", action="store_true")
     parser.add_argument("--skip-dedup", action="store_true")
     parser.add_argument("--skip-audit", action="store_true")
     args = parser.parse_args()
-    results = {"machine": {"cpus": os.cpu_count()}, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    results["ledger"] = ledger_figures(args.docs, not args.skip_audit)
-    print("ledger:", json.dumps(results["ledger"]))
-    if not args.skip_dedup:
-        results["dedup"] = dedup_figures(args.dedup_docs)
-        print("dedup:", json.dumps(results["dedup"]))
-    RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "scale_bench.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results["machine"] = {"cpus": os.cpu_count()}
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not args.skip_ledger:
+        results["ledger"] = {"at": now, **ledger_figures(args.docs, not args.skip_audit)}
+        print("ledger:", json.dumps(results["ledger"]))
+    if not args.skip_dedup:
+        results["dedup"] = {"at": now, **dedup_figures(args.dedup_docs)}
+        print("dedup:", json.dumps(results["dedup"]))
+    results.pop("at", None)
+    RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out}")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
