@@ -72,7 +72,9 @@ def sql(ctx: click.Context, query: str, fmt: str, params: tuple[tuple[str, str],
     """Run one read-only SQL query over the ledger (QUERY, or - to read it from stdin).
 
     Views: documents, corpus, fetches, consent_signals, license_findings, media, clusters,
-    revocations, runs; table macro documents_as_of(ts). Statements that write are refused.
+    revocations, runs, transcriptions, segments, dup_clusters, exports, export_members,
+    revocation_impact, consent_changes and more (README, "SQL reference"); table macro
+    documents_as_of(ts). Statements that write are refused.
     """
     from provenance.ledger import Ledger
     from provenance.queries import run_query
