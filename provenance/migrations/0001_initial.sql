@@ -161,7 +161,11 @@ FROM cluster_log
 QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DESC) = 1;
 
 -- The state of every document as of a time: its latest observation up to then, the cluster it
--- belonged to and whether it (or a member of its cluster) was revoked by then.
+-- belonged to and whether it (or a member of its cluster) was revoked by then. cluster_consent is
+-- the most restrictive consent among the members of its cluster (opted_out > unspecified >
+-- granted; a value outside these counts as opted_out, never failing open), or its own consent when
+-- it is in no cluster. Revocations are matched by joining the few revocations to the documents
+-- (revoked_ids), not by a correlated EXISTS per document.
 CREATE MACRO documents_as_of(ts) AS TABLE
 WITH latest_key AS (
     SELECT doc_id, max(struct_pack(t := fetched_at, s := seq)) AS k
@@ -176,22 +180,26 @@ cl_key AS (
     FROM cluster_log WHERE assigned_at <= CAST(ts AS TIMESTAMP) GROUP BY doc_id
 ),
 cl AS (
-    SELECT c.doc_id, c.dup_cluster, c.is_canonical FROM cluster_log c
+    SELECT c.doc_id, c.dup_cluster, c.is_canonical, c.similarity, c.reason FROM cluster_log c
     JOIN cl_key m ON c.doc_id = m.doc_id AND c.assigned_at = m.k.t AND c.seq = m.k.s
 ),
 rv AS (
     SELECT * FROM revocation_log WHERE revoked_at <= CAST(ts AS TIMESTAMP)
 ),
-direct AS (
-    SELECT l.doc_id,
-           EXISTS (SELECT 1 FROM rv
-                   WHERE (rv.kind = 'domain' AND (l.domain = rv.value OR l.domain LIKE '%.' || rv.value))
-                      OR (rv.kind = 'url' AND l.url = rv.value)) AS revoked_directly
-    FROM latest l
+revoked_ids AS (
+    SELECT l.doc_id FROM latest l JOIN rv ON rv.kind = 'url' AND l.url = rv.value
+    UNION
+    SELECT l.doc_id FROM latest l JOIN rv ON rv.kind = 'domain' AND (l.domain = rv.value OR l.domain LIKE '%.' || rv.value)
 ),
 cluster_revoked AS (
-    SELECT cl.dup_cluster, bool_or(direct.revoked_directly) AS any_revoked
-    FROM cl JOIN direct USING (doc_id)
+    SELECT DISTINCT cl.dup_cluster
+    FROM cl JOIN revoked_ids USING (doc_id)
+    WHERE cl.dup_cluster IS NOT NULL
+),
+cluster_rights AS (
+    SELECT cl.dup_cluster,
+           max(CASE l.consent WHEN 'granted' THEN 0 WHEN 'unspecified' THEN 1 ELSE 2 END) AS worst_consent
+    FROM cl JOIN latest l USING (doc_id)
     WHERE cl.dup_cluster IS NOT NULL
     GROUP BY cl.dup_cluster
 )
@@ -199,12 +207,17 @@ SELECT l.doc_id, l.url, l.domain, l.source_type, l.fetched_at, l.run_id, l.title
        l.published, l.language, l.n_chars, l.text_sha256, l.shard, l.license, l.license_evidence,
        l.consent, l.consent_evidence, cl.dup_cluster,
        coalesce(cl.is_canonical, TRUE) AS is_canonical,
-       (direct.revoked_directly OR coalesce(cr.any_revoked, FALSE)) AS revoked,
-       l.parent_doc_id
+       (l.doc_id IN (SELECT doc_id FROM revoked_ids) OR cr.dup_cluster IS NOT NULL) AS revoked,
+       l.parent_doc_id,
+       CASE WHEN cl.dup_cluster IS NULL THEN l.consent
+            ELSE CASE crt.worst_consent WHEN 0 THEN 'granted' WHEN 1 THEN 'unspecified' ELSE 'opted_out' END
+       END AS cluster_consent,
+       cl.similarity AS dup_similarity,
+       cl.reason AS dup_reason
 FROM latest l
-JOIN direct USING (doc_id)
 LEFT JOIN cl USING (doc_id)
-LEFT JOIN cluster_revoked cr ON cr.dup_cluster = cl.dup_cluster;
+LEFT JOIN cluster_revoked cr ON cr.dup_cluster = cl.dup_cluster
+LEFT JOIN cluster_rights crt ON crt.dup_cluster = cl.dup_cluster;
 
 CREATE VIEW documents AS
 SELECT * FROM documents_as_of(TIMESTAMP '9999-12-31 00:00:00');
@@ -214,7 +227,7 @@ SELECT * FROM documents_as_of(TIMESTAMP '9999-12-31 00:00:00');
 CREATE VIEW corpus AS
 SELECT * FROM read_parquet('shards/**/*.parquet', union_by_name = true);
 
-COMMENT ON VIEW documents IS 'One row per document, its latest state: source, license, consent, cluster, revocation.';
+COMMENT ON VIEW documents IS 'One row per document, its latest state: source, license, consent, cluster (with the most restrictive consent among its members, cluster_consent), revocation.';
 COMMENT ON VIEW corpus IS 'The text of every document, read from the Parquet shards.';
 COMMENT ON VIEW fetches IS 'Every URL or input row a stage considered, fetched or not, and what came of it.';
 COMMENT ON VIEW consent_signals IS 'Every consent signal observed, with its raw evidence.';
