@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from crawl.robots import MAX_ROBOTS_BYTES, RobotsTxt, decode_robots, not_text, url_match_path
+from provenance.robots import MAX_ROBOTS_BYTES, RobotsTxt, decode_robots, not_text, url_match_path
 from crawl.signals import MAX_VALUE_CHARS
 from crawl.tdmrep import TdmRep, TdmRepError
 from provenance.ids import domain_of

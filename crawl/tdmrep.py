@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from crawl.decode import valid_text
-from crawl.robots import PathPattern, url_match_path
+from provenance.robots import PathPattern, url_match_path
 
 MAX_TDMREP_BYTES = 256 * 1024
 

@@ -35,7 +35,7 @@ from crawl.analysis import PageJob, analyze
 from crawl.domainfiles import MAX_FILE_BYTES, DomainPolicy, classify_fetch
 from crawl.licensing import find_licenses
 from crawl.localsite import LocalSite
-from crawl.robots import MAX_ROBOTS_BYTES, PathPattern, RobotsTxt, decode_robots, normalize_path
+from provenance.robots import MAX_ROBOTS_BYTES, PathPattern, RobotsTxt, decode_robots, normalize_path
 from crawl.runner import run_crawl
 from crawl.signals import MAX_VALUE_CHARS, SIGNAL_HEADERS, header_signals, meta_signals, robots_directives
 from crawl.tdmrep import MAX_TDMREP_BYTES, TdmRep, TdmRepError

@@ -23,7 +23,7 @@ from crawl.localsite import LocalSite, parse_headers_file
 from crawl.media import feed_enclosures, find_media
 from crawl.page import AgentLists, FetchedPage, build_document
 from crawl.pool import AnalysisPool
-from crawl.robots import RobotsTxt, normalize_path
+from provenance.robots import RobotsTxt, normalize_path
 from crawl.safety import non_public, refusal
 from crawl.seeds import crawl_key, parse_seeds
 from crawl.signals import header_signals, meta_signals, robots_directives
