@@ -108,6 +108,14 @@ LICENSES = _SetTable("license_log", LICENSE_SCHEMA, ("url", "doc_id", "source", 
 MEDIA = _SetTable("media_log", MEDIA_SCHEMA, ("media_url", "page_doc_id", "kind", "mime_type", "license"))
 
 
+# A revocation ``rv`` reaches document ``{d}``: its exact URL, or its domain and subdomains.
+_REVOKES = ("((rv.kind = 'url' AND {d}.url = rv.value) OR "
+            "(rv.kind = 'domain' AND ({d}.domain = rv.value OR {d}.domain LIKE '%.' || rv.value)))")
+# The most restrictive consent among rows (a value outside the three counts as opted_out).
+_WORST_CONSENT = ("CASE max(CASE consent WHEN 'granted' THEN 0 WHEN 'unspecified' THEN 1 ELSE 2 END) "
+                  "WHEN 0 THEN 'granted' WHEN 1 THEN 'unspecified' ELSE 'opted_out' END")
+
+
 def _key_expr(columns: Sequence[str], alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
     parts = ", ".join(f"coalesce(CAST({prefix}{c} AS VARCHAR), chr(0))" for c in columns)
@@ -166,6 +174,7 @@ class Ledger:
     def __init__(self, workspace: Workspace | str | os.PathLike, *, lock_wait_s: float = LOCK_WAIT_S):
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
         self.lock_wait_s = lock_wait_s
+        self._prepared = False  # migrations, dead runs, orphan shards and classes seen to once
 
     @property
     def path(self) -> Path:
@@ -198,17 +207,27 @@ class Ledger:
 
     @contextmanager
     def writer(self) -> Iterator["LedgerWriter"]:
-        """The write connection, migrations applied. Hold it only as long as a write needs it."""
+        """The write connection, migrations applied. Hold it only as long as a write needs it:
+        opening one is cheap after the first (per ``Ledger``), so long stages open one per batch.
+
+        The first open of a ``Ledger`` object applies pending migrations, marks runs whose
+        process died, moves aside shards of dead writes and syncs the license classes; later
+        opens only check the schema version.
+        """
         self.workspace.create()
         _ensure_empty_shard(self.workspace)
         con = self._connect(read_only=False)
         try:
-            _migrate(con)
             writer = LedgerWriter(con, self.workspace)
-            writer.sweep_orphan_shards()
-            writer.mark_dead_runs()
-            _sync_reference_data(writer)
+            if not self._prepared:
+                _migrate(con)
+                writer.mark_dead_runs()
+                writer.sweep_orphan_shards()
+                _sync_reference_data(writer)
+                self._prepared = True
+            writer.sync_state()
             yield writer
+            writer.sync_state()
         finally:
             con.close()
 
@@ -349,6 +368,7 @@ class LedgerWriter:
         self._in_transaction = True
         try:
             yield self
+            self.sync_state()  # the current state commits with the facts
         except BaseException:
             _exec(self.con, "ROLLBACK")
             raise
@@ -404,47 +424,174 @@ class LedgerWriter:
         """Append document observations (an Arrow table of DOCUMENT_SCHEMA's columns).
 
         A row is added only when the document is new or its state (DOCUMENT_STATE_COLUMNS)
-        differs from its latest stored state; within the batch the last row of a doc_id wins.
-        Returns the number of rows added.
+        differs from its current state; within the batch the last row of a doc_id wins.
+        ``document_state`` is brought up to date in the same transaction. Returns the number of
+        rows added.
         """
         if batch.num_rows == 0:
             return 0
         batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
         self.con.register("_doc_batch", batch)
         try:
-            n_rows, n_ids = self.con.execute(
-                "SELECT count(*), count(DISTINCT doc_id) FROM _doc_batch").fetchall()[0]
-            source = "_doc_batch"
-            if n_ids != n_rows:  # the same document twice in one batch: keep its last row
-                source = """(SELECT * EXCLUDE (_pos) FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
-                            QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1)"""
-            has_rows = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_log)").fetchall()[0][0]
-            columns = ", ".join(DOCUMENT_SCHEMA.names)
-            seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
-            if not has_rows:  # nothing stored yet: every row is new
-                return _exec(self.con, f"""
-                    INSERT INTO document_log (seq, {columns}, run_id)
-                    SELECT ?, {columns}, ? FROM {source}
-                """, [seq, run_id])
-            changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
-            return _exec(self.con, f"""
-                INSERT INTO document_log (seq, {columns}, run_id)
-                WITH b AS (SELECT * FROM {source}),
-                touched AS (
-                    SELECT d.doc_id, max(struct_pack(t := d.fetched_at, s := d.seq)) AS k
-                    FROM document_log d SEMI JOIN b ON d.doc_id = b.doc_id
-                    GROUP BY d.doc_id
-                ),
-                cur AS (
-                    SELECT d.* FROM document_log d
-                    JOIN touched m ON d.doc_id = m.doc_id AND d.fetched_at = m.k.t AND d.seq = m.k.s
-                )
-                SELECT ?, {", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)}, ?
-                FROM b LEFT JOIN cur ON cur.doc_id = b.doc_id
-                WHERE cur.doc_id IS NULL OR {changed}
-            """, [seq, run_id])
+            with self.transaction():
+                n_rows, n_ids = self.con.execute(
+                    "SELECT count(*), count(DISTINCT doc_id) FROM _doc_batch").fetchall()[0]
+                source = "_doc_batch"
+                if n_ids != n_rows:  # the same document twice in one batch: keep its last row
+                    source = """(SELECT * EXCLUDE (_pos) FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
+                                QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1)"""
+                columns = ", ".join(DOCUMENT_SCHEMA.names)
+                seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
+                has_state = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_state)").fetchall()[0][0]
+                if not has_state:  # nothing stored yet: every row is new
+                    added = _exec(self.con, f"""
+                        INSERT INTO document_log (seq, {columns}, run_id)
+                        SELECT ?, {columns}, ? FROM {source}
+                    """, [seq, run_id])
+                else:
+                    changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
+                    added = _exec(self.con, f"""
+                        INSERT INTO document_log (seq, {columns}, run_id)
+                        SELECT ?, {", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)}, ?
+                        FROM {source} b LEFT JOIN document_state cur ON cur.doc_id = b.doc_id
+                        WHERE cur.doc_id IS NULL OR {changed}
+                    """, [seq, run_id])
+                self.sync_state()
+                return added
         finally:
             _unregister(self.con, "_doc_batch")
+
+    # --- current state ----------------------------------------------------------------------
+
+    def sync_state(self) -> None:
+        """Fold every log row not yet in ``document_state`` into it (see migration 0007).
+
+        The write path calls this after each append and before each commit, so the state is
+        current in the same transaction as the facts, whoever appended them (a stage's
+        ``append_rows`` of cluster rows, a revocation's INSERT, a bulk load).
+        """
+        marks = dict(self.con.execute("SELECT log, applied FROM state_marks").fetchall())
+        counts = dict(self.con.execute(
+            "SELECT 'document_log', count(*) FROM document_log UNION ALL "
+            "SELECT 'cluster_log', count(*) FROM cluster_log UNION ALL "
+            "SELECT 'revocation_log', count(*) FROM revocation_log").fetchall())
+        behind = {log: marks.get(log, 0) for log, n in counts.items() if n > marks.get(log, 0)}
+        if not behind:
+            return
+        with self.transaction():
+            if "document_log" in behind:
+                self._fold_documents(behind["document_log"])
+            if "cluster_log" in behind:
+                self._fold_clusters(behind["cluster_log"])
+            if "revocation_log" in behind:
+                self._fold_revocations(behind["revocation_log"])
+            for log in behind:
+                _exec(self.con, "UPDATE state_marks SET applied = ? WHERE log = ?", [counts[log], log])
+
+    def _state_columns(self) -> list[str]:
+        """document_log's columns (document_state has each of them, under the same name)."""
+        rows = self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'document_log' "
+            "AND schema_name = 'main' ORDER BY column_index").fetchall()
+        return [r[0] for r in rows]
+
+    def _fold_documents(self, mark: int) -> None:
+        cols = self._state_columns()
+        has_revocations = self.con.execute("SELECT EXISTS (SELECT 1 FROM revocation_log)").fetchall()[0][0]
+        revoked = "FALSE"
+        if has_revocations:
+            revoked = f"EXISTS (SELECT 1 FROM revocation_log rv WHERE {_REVOKES.format(d='n')})"
+        _exec(self.con, f"""
+            INSERT INTO document_state ({", ".join(cols)}, cluster_consent, revoked_direct, revoked)
+            SELECT {", ".join(f"n.{c}" for c in cols)}, n.consent, n._rv, n._rv
+            FROM (
+                SELECT *, {revoked} AS _rv FROM (
+                    SELECT * FROM document_log WHERE rowid >= ?
+                    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY fetched_at DESC, seq DESC) = 1
+                ) n
+            ) n
+            LEFT JOIN document_state s ON s.doc_id = n.doc_id
+            WHERE s.doc_id IS NULL OR n.fetched_at > s.fetched_at OR (n.fetched_at = s.fetched_at AND n.seq > s.seq)
+            ON CONFLICT (doc_id) DO UPDATE SET
+                {", ".join(f"{c} = excluded.{c}" for c in cols if c != "doc_id")},
+                revoked_direct = excluded.revoked_direct,
+                cluster_consent = CASE WHEN document_state.dup_cluster IS NULL THEN excluded.consent
+                                       ELSE document_state.cluster_consent END,
+                revoked = CASE WHEN document_state.dup_cluster IS NULL THEN excluded.revoked_direct
+                               ELSE document_state.revoked END
+        """, [mark])
+        # clusters whose members changed: their consent and revocation are recomputed
+        self._refresh_clusters(f"""
+            SELECT DISTINCT s.dup_cluster FROM document_state s
+            SEMI JOIN (SELECT doc_id FROM document_log WHERE rowid >= {int(mark)}) n ON n.doc_id = s.doc_id
+            WHERE s.dup_cluster IS NOT NULL
+        """)
+
+    def _fold_clusters(self, mark: int) -> None:
+        _exec(self.con, "DROP TABLE IF EXISTS _cluster_news")
+        _exec(self.con, """
+            CREATE TEMP TABLE _cluster_news AS
+            SELECT n.*, s.dup_cluster AS old_cluster FROM (
+                SELECT * FROM cluster_log WHERE rowid >= ?
+                QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY assigned_at DESC, seq DESC) = 1
+            ) n JOIN document_state s ON s.doc_id = n.doc_id
+            WHERE s.cluster_seq IS NULL OR n.assigned_at > s.cluster_assigned_at
+               OR (n.assigned_at = s.cluster_assigned_at AND n.seq > s.cluster_seq)
+        """, [mark])
+        try:
+            _exec(self.con, """
+                UPDATE document_state s SET
+                    cluster_seq = n.seq, cluster_assigned_at = n.assigned_at, cluster_run_id = n.run_id,
+                    dup_cluster = n.dup_cluster, is_canonical = coalesce(n.is_canonical, TRUE),
+                    dup_similarity = n.similarity, dup_reason = n.reason,
+                    cluster_consent = CASE WHEN n.dup_cluster IS NULL THEN s.consent ELSE s.cluster_consent END,
+                    revoked = CASE WHEN n.dup_cluster IS NULL THEN s.revoked_direct ELSE s.revoked END
+                FROM _cluster_news n WHERE s.doc_id = n.doc_id
+            """)
+            self._refresh_clusters("""
+                SELECT dup_cluster FROM _cluster_news WHERE dup_cluster IS NOT NULL
+                UNION SELECT old_cluster FROM _cluster_news WHERE old_cluster IS NOT NULL
+            """)
+        finally:
+            _exec(self.con, "DROP TABLE IF EXISTS _cluster_news")
+
+    def _fold_revocations(self, mark: int) -> None:
+        """A revocation only ever adds: the documents it reaches, and their clusters, are revoked."""
+        _exec(self.con, "DROP TABLE IF EXISTS _revoked_news")
+        _exec(self.con, f"""
+            CREATE TEMP TABLE _revoked_news AS
+            SELECT d.doc_id, d.dup_cluster FROM document_state d
+            JOIN (SELECT * FROM revocation_log WHERE rowid >= ?) rv ON {_REVOKES.format(d='d')}
+        """, [mark])
+        try:
+            _exec(self.con, """
+                UPDATE document_state s SET revoked_direct = TRUE, revoked = TRUE
+                FROM (SELECT DISTINCT doc_id FROM _revoked_news) n WHERE s.doc_id = n.doc_id
+            """)
+            self._refresh_clusters("SELECT DISTINCT dup_cluster FROM _revoked_news WHERE dup_cluster IS NOT NULL")
+        finally:
+            _exec(self.con, "DROP TABLE IF EXISTS _revoked_news")
+
+    def _refresh_clusters(self, clusters_sql: str) -> None:
+        """Recompute cluster_consent and revoked for every member of the clusters selected."""
+        _exec(self.con, "DROP TABLE IF EXISTS _touched_clusters")
+        _exec(self.con, f"CREATE TEMP TABLE _touched_clusters AS {clusters_sql}")
+        try:
+            if not self.con.execute("SELECT EXISTS (SELECT 1 FROM _touched_clusters)").fetchall()[0][0]:
+                return
+            _exec(self.con, f"""
+                UPDATE document_state s SET cluster_consent = a.cluster_consent,
+                                            revoked = s.revoked_direct OR a.any_revoked
+                FROM (
+                    SELECT dup_cluster, {_WORST_CONSENT} AS cluster_consent, bool_or(revoked_direct) AS any_revoked
+                    FROM document_state
+                    WHERE dup_cluster IN (SELECT * FROM _touched_clusters)
+                    GROUP BY dup_cluster
+                ) a
+                WHERE s.dup_cluster = a.dup_cluster
+            """)
+        finally:
+            _exec(self.con, "DROP TABLE IF EXISTS _touched_clusters")
 
     def _append_set(self, spec: _SetTable, batch: pa.Table, run_id: str) -> int:
         if batch.num_rows == 0:
@@ -549,16 +696,21 @@ class LedgerWriter:
     def sweep_orphan_shards(self) -> list[str]:
         """Move shard files no ledger row references (left by a writer killed mid-write) aside.
 
-        Shard files are written while the write lock is held, so an unreferenced one at the time
-        a writer opens the ledger belongs to a write that never committed.
+        A shard is written before the transaction that registers it, possibly outside the write
+        lock; so an unreferenced one belongs to a write that never committed, unless its run
+        (named at the start of the file name) is still running: then it is left alone. Call
+        after :meth:`mark_dead_runs`.
         """
         shards = self.workspace.shards_dir
         if not shards.exists():
             return []
         referenced = self.referenced_shards() | {EMPTY_SHARD}
+        running = {r[0] for r in self.con.execute("SELECT run_id FROM run_log WHERE status = 'running'").fetchall()}
         moved = []
         for path in shards.rglob("*"):
             if not path.is_file():
+                continue
+            if path.name.rsplit("-", 2)[0] in running:  # a live run's shard, written outside the lock
                 continue
             rel = self.workspace.relative(path)
             if path.name.endswith(".tmp") or (path.suffix == ".parquet" and rel not in referenced):

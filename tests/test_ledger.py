@@ -199,7 +199,7 @@ def test_orphan_shard_is_swept_and_never_in_corpus(workspace):
 
     pq.write_table(pa.table({"doc_id": ["zz"], "url": ["u"], "text": ["half-written"]}), orphan)
     (workspace.shards_dir / "web" / "x.parquet.tmp").write_bytes(b"PAR1garbage")
-    with ledger.writer():
+    with Ledger(workspace).writer():  # the next process to write sweeps (once per Ledger)
         pass
     assert not orphan.exists()
     assert (workspace.runs_dir / "orphaned-shards" / "shards" / "web" / orphan.name).exists()
