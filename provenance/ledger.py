@@ -233,7 +233,16 @@ class Ledger:
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection (for ``provenance sql`` and stage look-ups)."""
+        """A read-only connection for the stages' own look-ups (SQL a user wrote goes through
+        :mod:`provenance.sandbox` instead)."""
+        con = self.open_reader()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def open_reader(self) -> duckdb.DuckDBPyConnection:
+        """A read-only connection with the schema up to date; the caller closes it."""
         if not self.path.exists():
             raise LedgerMissingError(
                 f"there is no ledger in {self.workspace.root}. Create one with `provenance import` "
@@ -247,10 +256,7 @@ class Ledger:
             with self.writer():
                 pass
             con = self._connect(read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        return con
 
     def start_run(self, command: str, config: dict | None = None) -> Run:
         """Record a run in its own short write (for stages that do not hold the writer throughout)."""

@@ -1,4 +1,5 @@
-"""Read-only SQL for users: only statements that read, on a read-only connection, with a time limit."""
+"""Read-only SQL for users: one SELECT, judged by DuckDB's parser, on a sealed read-only
+connection (:mod:`provenance.sandbox`), with a time limit."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from typing import Any
 
 import duckdb
 
-from provenance.errors import ProvenanceError
 from provenance.ledger import Ledger
+from provenance.sandbox import QueryError, judge, sandboxed
 
-READ_STATEMENTS = {"SELECT", "EXPLAIN"}
-
-
-class QueryError(ProvenanceError):
-    """The SQL was refused or failed; the message carries DuckDB's own words."""
+__all__ = ["QueryError", "QueryResult", "run_query"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +24,19 @@ class QueryResult:
     truncated: bool = False
 
 
-def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    """Refuse anything but one reading statement (SELECT, EXPLAIN, SHOW, DESCRIBE, FROM ...)."""
-    try:
-        statements = con.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryError(str(exc)) from exc
-    if not statements:
-        raise QueryError("no SQL statement given")
-    if len(statements) > 1:
-        raise QueryError(f"{len(statements)} statements given: run one statement per call")
-    kind = statements[0].type.name
-    if kind not in READ_STATEMENTS:
-        raise QueryError(
-            f"{kind} statements are refused: `provenance sql` only reads the ledger. "
-            f"Changes go through the provenance commands (import, crawl, revoke, ...)."
-        )
+def _one_line(exc: duckdb.Error) -> str:
+    """DuckDB's message without its caret drawing (first line; LINE/^ context dropped)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def run_query(ledger: Ledger, sql: str, params: dict[str, Any] | Sequence[Any] | None = None,
               *, max_rows: int | None = None, timeout_s: float | None = None) -> QueryResult:
-    with ledger.reader() as con:
-        check_read_only(con, sql)
+    if max_rows is not None and max_rows < 0:
+        raise QueryError(f"max_rows must be 0 or more, not {max_rows}")
+    if timeout_s is not None and timeout_s < 0:
+        raise QueryError(f"the timeout must be 0 or more seconds, not {timeout_s:g}")
+    judge(sql)  # before the ledger is even opened
+    with sandboxed(ledger) as con:
         timer = None
         if timeout_s:
             timer = threading.Timer(timeout_s, con.interrupt)
@@ -68,7 +56,7 @@ def run_query(ledger: Ledger, sql: str, params: dict[str, Any] | Sequence[Any] |
             raise QueryError(f"the query ran longer than {timeout_s:g} s and was stopped; "
                              f"raise --timeout or narrow the query") from exc
         except duckdb.Error as exc:
-            raise QueryError(str(exc)) from exc
+            raise QueryError(_one_line(exc)) from exc
         finally:
             if timer:
                 timer.cancel()

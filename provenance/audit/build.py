@@ -10,6 +10,7 @@ from provenance.audit.model import BarChart, Figures, Note, QueryResult, Report,
 from provenance.audit.queries import EU_TOP_MAX, EU_TOP_SHARE, TOP_N, AuditQuery, audit_queries
 from provenance.ledger import Ledger, LedgerMissingError
 from provenance.policies import Policy, builtins, sync_license_classes
+from provenance.sandbox import judge, sandboxed
 
 
 def existing_relations(con: Any) -> set[str]:
@@ -46,6 +47,7 @@ def run_queries(con: Any, queries: Sequence[AuditQuery], relations: set[str]) ->
                 query.name, query.title, query.sql, (), (),
                 skipped=f"the ledger has no {', '.join(missing)} view (that stage has not been installed)")
             continue
+        judge(query.sql)
         cursor = con.execute(query.sql)
         columns = tuple(d[0] for d in cursor.description)
         results[query.name] = QueryResult(query.name, query.title, query.sql, columns,
@@ -58,7 +60,7 @@ def build_report(ledger: Ledger, policies: Sequence[Policy] | None = None, *,
     """The audit of a workspace: every query run once on one read-only connection."""
     policies = list(policies) if policies is not None else list(builtins())
     prepare(ledger)
-    with ledger.reader() as con:
+    with sandboxed(ledger) as con:  # the same sandbox as `provenance sql`
         queries, relations = plan(con, policies)
         results = run_queries(con, queries, relations)
     generated = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)

@@ -62,9 +62,9 @@ def render_table(columns: list[str], rows: list[tuple], width: int = 60) -> str:
 @output_format()
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE",
               help="Bind $NAME in the query to VALUE (repeatable).")
-@click.option("--max-rows", type=int, default=1000, show_default=True,
+@click.option("--max-rows", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Rows shown in table format (csv and json print all).")
-@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0), default=300.0, show_default=True,
               help="Stop the query after this many seconds (0: no limit).")
 @click.pass_context
 def sql(ctx: click.Context, query: str, fmt: str, params: tuple[tuple[str, str], ...],
@@ -74,7 +74,8 @@ def sql(ctx: click.Context, query: str, fmt: str, params: tuple[tuple[str, str],
     Views: documents, corpus, fetches, consent_signals, license_findings, media, clusters,
     revocations, runs, transcriptions, segments, dup_clusters, exports, export_members,
     revocation_impact, consent_changes and more (README, "SQL reference"); table macro
-    documents_as_of(ts). Statements that write are refused.
+    documents_as_of(ts). Only SELECT (or EXPLAIN of a SELECT) runs, on a read-only connection
+    that can read no file but the workspace's shards (docs/security.md).
     """
     from provenance.ledger import Ledger
     from provenance.queries import run_query
