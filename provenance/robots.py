@@ -8,7 +8,13 @@ Matching follows RFC 9309: a user agent obeys the groups whose ``User-agent`` na
 token (case-insensitive; groups naming it are merged), else the ``*`` group; the rule with the
 longest matching path wins, ``Allow`` wins a tie; ``*`` matches any sequence and a final ``$``
 anchors the end; ``/robots.txt`` itself is always allowed. Paths are compared after the same
-percent-encoding normalisation on both sides.
+percent-encoding normalisation on both sides (:func:`normalize_path`): ``%2A`` and ``%24`` in a rule
+match a literal ``*`` and ``$``; the path is matched with its query, an empty ``?`` included.
+Records other than ``User-agent``/``Allow``/``Disallow`` (``Crawl-delay``, ``Sitemap``,
+``Content-Usage``, unknown lines) never end a group (2.2.4). Whitespace is space and tab only and a
+line ends at CR, LF or CRLF (2.1). This one matcher answers both the crawler's own fetch decision
+and the robots.txt consent signal of every AI agent. Deviations of reference parsers that we do
+not follow are listed in tests/test_robots_conformance.py.
 """
 
 from __future__ import annotations
@@ -20,24 +26,41 @@ from urllib.parse import urlsplit
 
 MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309: parse at least 500 KiB
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+_RESERVED = frozenset(":/?#[]@!$&'()*+,;=")  # RFC 3986 gen-delims and sub-delims
 _HEX = frozenset("0123456789abcdefABCDEF")
 _KEYS = {
     "user-agent": "user-agent", "useragent": "user-agent", "user agent": "user-agent",
-    "allow": "allow", "disallow": "disallow", "dissallow": "disallow", "disalow": "disallow",
+    "allow": "allow", "disallow": "disallow",
+    # Misspelt Disallow lines read as Disallow, as Google's parser does: RFC 9309 2.2.4 lets a
+    # crawler interpret records outside the protocol, and these only ever restrict.
+    **dict.fromkeys(("dissallow", "dissalow", "disalow", "diasllow", "disallaw"), "disallow"),
     "sitemap": "sitemap", "site-map": "sitemap", "crawl-delay": "crawl-delay",
     "content-signal": "content-signal", "content-usage": "content-usage",
 }
 EXTENSION_KEYS = ("content-signal", "content-usage")
 
 
-def normalize_path(path: str) -> str:
-    """Percent-encoding normalised for comparison (RFC 9309, 2.2.2).
+_WS = " \t"  # RFC 9309 whitespace: space and tab, nothing else (not U+00A0, not U+2002)
+_EOL = re.compile(r"\r\n|\r|\n")  # RFC 9309 EOL: CR, LF or CRLF (not U+2028, \\x0c, \\x85...)
+# Reserved octets that are data (not delimiters) inside a query: RFC 9309 2.2.2 (its example table
+# has ``/foo/bar?baz=https://foo.bar`` matched as ``/foo/bar?baz=https%3A%2F%2Ffoo.bar``).
+_QUERY_DATA = frozenset(":/?@")
 
-    Non-ASCII characters and control/space octets are percent-encoded (UTF-8, upper-case hex);
-    percent-encoded unreserved characters are decoded; other escapes get upper-case hex.
+
+def normalize_path(path: str, *, pattern: bool = False) -> str:
+    """Percent-encoding normalised for comparison (RFC 9309, 2.2.2 and 2.2.3).
+
+    Octets that cannot stand in a URI (non-ASCII, controls, space, ``<>"{}|\\^```) are
+    percent-encoded (UTF-8, upper-case hex);
+    percent-encoded unreserved characters are decoded; other escapes get upper-case hex; in the
+    query (after the first ``?``) the reserved octets ``: / ? @`` are encoded. In a URL
+    (``pattern=False``) a literal ``*`` or ``$`` is encoded (``%2A``, ``%24``), so a rule that
+    writes ``%2A`` or ``%24`` matches it (2.2.3); in a pattern ``*`` stays the wildcard and ``$``
+    is left for :meth:`PathPattern.of` (a final ``$`` anchors, any other is literal).
     """
     data = path.encode("utf-8", "surrogatepass")
     out: list[str] = []
+    in_query = False
     i = 0
     while i < len(data):
         c = data[i]
@@ -46,16 +69,31 @@ def normalize_path(path: str) -> str:
             out.append(ch if ch in _UNRESERVED else "%" + data[i + 1:i + 3].decode().upper())
             i += 3
             continue
-        out.append(f"%{c:02X}" if c >= 0x80 or c <= 0x20 else chr(c))
+        ch = chr(c)
+        if ch not in _UNRESERVED and ch not in _RESERVED and ch != "%":
+            out.append(f"%{c:02X}")  # non-ASCII, controls, space and "<>\"{}|\\^`": not URI characters
+        elif ch == "?" and not in_query:
+            in_query = True
+            out.append(ch)
+        elif (in_query and ch in _QUERY_DATA) or (not pattern and ch in "*$"):
+            out.append(f"%{c:02X}")
+        else:
+            out.append(ch)
         i += 1
     return "".join(out)
 
 
 def url_match_path(url: str) -> str:
-    """The part of a URL that robots rules match: path (at least ``/``) plus ``?query``."""
+    """The part of a URL that robots rules match: path (at least ``/``) plus ``?query``.
+
+    An empty query is kept (RFC 9309 2.2.2 matches the path with its query: ``/works?`` is not
+    ``/works``); the fragment is dropped.
+    """
     parts = urlsplit(url)
     path = parts.path or "/"
-    return normalize_path(path + ("?" + parts.query if parts.query else ""))
+    before_fragment = url.split("#", 1)[0]
+    has_query = bool(parts.query) or before_fragment.endswith("?")
+    return normalize_path(path + ("?" + parts.query if has_query else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +112,10 @@ class PathPattern:
 
     @classmethod
     def of(cls, raw: str) -> "PathPattern":
-        norm = normalize_path(raw.strip())
-        anchored = norm.endswith("$")
-        body = norm[:-1] if anchored else norm
-        return cls(norm, tuple(body.split("*")), anchored)
+        text = raw.strip(_WS)
+        anchored = text.endswith("$")
+        body = normalize_path(text[:-1] if anchored else text, pattern=True).replace("$", "%24")
+        return cls(body + ("$" if anchored else ""), tuple(body.split("*")), anchored)
 
     def matches(self, match_path: str) -> bool:
         """Whether the pattern matches ``match_path`` from its start (to its end when anchored)."""
@@ -158,7 +196,7 @@ class Decision:
 
 def agent_token(name: str) -> str:
     """The comparable product token of a user agent or ``User-agent`` value."""
-    return name.split("/", 1)[0].strip().casefold()
+    return name.split("/", 1)[0].strip(_WS).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,13 +223,13 @@ class RobotsTxt:
                 groups.append(Group(tuple(agents), tuple(rules), delay[0] if delay else None,
                                     delay[1] if delay else None, tuple(ext)))
 
-        for lineno, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split("#", 1)[0].strip()
+        for lineno, raw in enumerate(_EOL.split(text), start=1):
+            line = raw.split("#", 1)[0].strip(_WS)
             key_raw, sep, value = line.partition(":")
             if not sep:
-                continue
-            key = _KEYS.get(key_raw.strip().casefold())
-            value = value.strip()
+                continue  # RFC 9309 2.1: a record is "key: value" (Google also reads "disallow /")
+            key = _KEYS.get(key_raw.strip(_WS).casefold())
+            value = value.strip(_WS)
             if key is None:
                 continue
             if key == "sitemap":
@@ -210,8 +248,8 @@ class RobotsTxt:
                 if value:
                     rules.append(Rule(key == "allow", PathPattern.of(value), line, lineno))
             elif key == "crawl-delay":
+                # RFC 9309 2.2.4: records other than user-agent/allow/disallow never end a group
                 if agents:
-                    in_rules = True
                     try:
                         seconds = float(value)
                     except ValueError:
@@ -223,7 +261,6 @@ class RobotsTxt:
                 if extension is None:
                     continue
                 if agents:
-                    in_rules = True
                     ext.append(extension)
                 else:
                     global_ext.append(extension)
@@ -238,7 +275,7 @@ class RobotsTxt:
         return tuple(g for g in self.groups if any(agent_token(a) == token for a in g.agents))
 
     def star_groups(self) -> tuple[Group, ...]:
-        return tuple(g for g in self.groups if any(a.strip() == "*" for a in g.agents))
+        return tuple(g for g in self.groups if any(a.strip(_WS) == "*" for a in g.agents))
 
     def groups_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:
         own = self.own_groups(agent) if agent_token(agent) != "*" else ()
@@ -281,17 +318,25 @@ class RobotsTxt:
 
     def named_agents(self) -> frozenset[str]:
         """Product tokens named by some group (``*`` excluded)."""
-        return frozenset(agent_token(a) for g in self.groups for a in g.agents if a.strip() != "*")
+        return frozenset(agent_token(a) for g in self.groups for a in g.agents if a.strip(_WS) != "*")
 
 
 def _extension(key: str, value: str, line: str, lineno: int) -> Extension | None:
     if not value:
         return None
     path = None
-    head, _, rest = value.partition(" ")
-    if head.startswith("/") and rest.strip():
-        path, value = PathPattern.of(head), rest.strip()
+    head, rest = _split_ws(value)
+    if head.startswith("/") and rest:
+        path, value = PathPattern.of(head), rest
     return Extension(key, value, path, line, lineno)
+
+
+def _split_ws(value: str) -> tuple[str, str]:
+    """The first word of a value and the rest, split at a run of spaces or tabs."""
+    for i, ch in enumerate(value):
+        if ch in _WS:
+            return value[:i], value[i:].strip(_WS)
+    return value, ""
 
 
 _NOT_TEXT_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
@@ -317,4 +362,9 @@ def not_text(body: bytes) -> str | None:
 
 def decode_robots(body: bytes) -> str:
     """robots.txt is UTF-8 (RFC 9309); undecodable octets are replaced, a BOM dropped."""
-    return body[:MAX_ROBOTS_BYTES].decode("utf-8", "replace").lstrip("\ufeff")
+    data = body[:MAX_ROBOTS_BYTES]
+    for bom in (b"\xef\xbb\xbf", b"\xef\xbb", b"\xef"):  # a whole or cut-off UTF-8 BOM
+        if data.startswith(bom):
+            data = data[len(bom):]
+            break
+    return data.decode("utf-8", "replace")

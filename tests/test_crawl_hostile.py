@@ -488,9 +488,10 @@ def test_path_patterns_match_like_the_regular_expression_they_replace(pattern, p
     """The linear matcher agrees with robots.txt's regex semantics (``*`` any sequence, a final
     ``$`` the end), on inputs small enough for the regex."""
     pattern, path = "/" + pattern[:12], "/" + path[:30]
-    norm = normalize_path(pattern.strip())
-    body = norm[:-1] if norm.endswith("$") else norm
-    regex = ".*".join(re.escape(p) for p in body.split("*")) + (r"\Z" if norm.endswith("$") else "")
+    text = pattern.strip(" \t")  # RFC 9309 whitespace
+    anchored = text.endswith("$")
+    body = normalize_path(text[:-1] if anchored else text, pattern=True).replace("$", "%24")
+    regex = ".*".join(re.escape(p) for p in body.split("*")) + (r"\Z" if anchored else "")
     expected = re.match(regex, normalize_path(path), re.DOTALL) is not None
     assert PathPattern.of(pattern).matches(normalize_path(path)) == expected
 
