@@ -173,8 +173,10 @@ def seal(con: duckdb.DuckDBPyConnection, workspace: Workspace) -> duckdb.DuckDBP
     con.execute("SET allow_community_extensions = false")
     source, files, _ = _corpus_sql(workspace, registered_shards(con))
     con.execute(f"CREATE OR REPLACE TEMP VIEW corpus AS {source}")
-    con.execute("COMMENT ON VIEW temp.main.corpus IS "
-                "'The text of every document, read from the Parquet shards the ledger registered (shard_log).'")
+    stored = con.execute("SELECT comment FROM duckdb_views() WHERE view_name = 'corpus' AND NOT temporary "
+                         "AND schema_name = 'main'").fetchall()
+    if stored and stored[0][0]:  # the stored view's documentation, one definition
+        con.execute(f"COMMENT ON VIEW temp.main.corpus IS {_quote(stored[0][0])}")
     con.execute("SET allowed_directories = []")
     con.execute("SET allowed_paths = ?", [files])
     con.execute("SET enable_external_access = false")

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("provenance.cli.audit_cmd", "audit"),
     "export": ("provenance.cli.export_cmd", "export"),
     "revoke": ("provenance.cli.revoke_cmd", "revoke"),
+    "check": ("provenance.cli.check_cmd", "check"),
     "demo": ("provenance.cli.demo_cmd", "demo"),
 }
 
