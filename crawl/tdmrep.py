@@ -1,9 +1,11 @@
 """TDMRep site-wide rules: ``/.well-known/tdmrep.json`` (W3C TDM Reservation Protocol).
 
 The file is a JSON array of rules ``{"location": "/images/*", "tdm-reservation": 1,
-"tdm-policy": "https://..."}``. Locations are path patterns with robots.txt's ``*`` and ``$``,
-matched case-sensitively from the start of the path; the first rule in file order that matches
-applies ("the most specific match is the first in sequence").
+"tdm-policy": "https://..."}``. Locations are path patterns with robots.txt's ``*`` and ``$``
+(the one matcher of :mod:`provenance.robots`: a literal ``$`` is written ``%24``), matched
+case-sensitively from the start of the path; the first rule in file order that matches applies
+("the most specific match is the first in sequence"). ``tdm-reservation`` must be the number 1 or 0:
+the string ``"1"`` is a protocol error, so the rule leaves the reservation unset.
 """
 
 from __future__ import annotations
@@ -91,10 +93,8 @@ def _raw(entry: dict) -> str:
 
 
 def _reservation(value: object) -> int | None:
-    if isinstance(value, bool):
+    """The JSON number 1 or 0; anything else (the string "1", true, 1.0) is a protocol error and
+    leaves tdm-reservation unset (TDMRep final report, "tdm-reservation")."""
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
-    if isinstance(value, int) and value in (0, 1):
-        return value
-    if isinstance(value, str) and value.strip() in ("0", "1"):
-        return int(value.strip())
-    return None
+    return value if value in (0, 1) else None

@@ -35,15 +35,20 @@ Decisions (see also ``EFFECTS``):
   ``tdm-reservation=0``, AIPREF ``train-ai=y`` and Content-Signal ``ai-train=yes`` (and an imported
   ``granted``).
 - TDMRep ``tdm-reservation=1`` reserves even when a ``tdm-policy`` offers a license: no license was
-  obtained. ``tdm-policy=URL`` alone has no effect.
-- AIPREF Content-Usage (draft-ietf-aipref-vocab) is read as a Structured Fields Dictionary,
-  leniently: case-insensitive, spaces allowed, parameters ignored, an optional ``Content-Usage:``
-  prefix and robots.txt path ignored. AI training is asked under both label generations:
-  ``train-ai`` (and its subset ``train-genai``, falling back to the broader ``all``), and the
-  earlier drafts' ``ai`` (and ``genai``, falling back to ``tdm``). An explicit narrower category
-  overrides a broader one stated in the same value (``all=n, train-ai=y`` permits), as in the
-  drafts; any ``n`` among the answers reserves. A key given twice counts with its most restrictive
-  value (Structured Fields would keep the last). ``search`` and ``ai-use`` do not concern training.
+  obtained. ``tdm-policy=URL`` alone has no effect. A value other than 1 or 0 (the JSON string
+  ``"1"``, ``yes``) is a protocol error: unset. The techniques supersede one another as the final
+  report's "Processing priority" says: an HTTP header over the well-known file, HTML metadata over
+  both; a technique that sets nothing resets nothing (so a file's ``1`` with a header's ``0`` is
+  ``0``). This is the one place where a signal does not simply add to the most restrictive result.
+- AIPREF Content-Usage (draft-ietf-aipref-vocab) is parsed exactly as the draft says
+  (:func:`aipref_preferences`): a Structured Fields Dictionary, case-sensitive, the last of a
+  repeated key wins, parameters ignored (CC signals' ``;exceptions=cc-cr`` does not lift an ``n``:
+  the corpus cannot promise the credit it asks for), only the Tokens ``y``/``n`` count, a value
+  that does not parse is unknown. AI training is asked under the current label ``train-ai`` and,
+  as extensions, the earlier drafts' labels still in use (``train-genai`` under ``train-ai`` under
+  ``all``; ``genai`` under ``ai`` under ``tdm``): the narrowest explicit one in a statement answers
+  (``all=n, train-ai=y`` permits); statements combine as the draft's "Combining Preferences": any
+  ``n`` reserves. ``search`` and ``ai-use`` do not concern training.
 - Content-Signal: only ``ai-train`` matters (``ai-input`` and ``search`` do not concern training).
 - ``LicenseRef-all-rights-reserved`` is not a reservation of AI training (DESIGN.md lists only
   machine-readable reservations); it is no permission either.
@@ -58,6 +63,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Literal
+
+import http_sf
 
 from provenance.licenses import grants_permission
 from provenance.records import ConsentDecision, ConsentSignal
@@ -124,9 +131,14 @@ _HEADER_PREFIX = re.compile(
     r"^\s*(x-robots-tag|content-usage|content-signal|tdm-reservation|tdm-policy)\s*:\s*(?=\S)",
     re.IGNORECASE,
 )
+# TDMRep: tdm-reservation is 1 or 0; anything else (the JSON string "1", "yes", "10") is a protocol
+# error and leaves the reservation unset (TDMRep final report, "tdm-reservation").
 _TDM_RESERVATION = re.compile(
-    r"tdm[-_]reservation[\"']?\s*[=:]\s*[\"']?\s*([01])(?![0-9])", re.IGNORECASE
+    r"tdm[-_]reservation[\"']?\s*[=:]\s*([01])(?![0-9A-Za-z.\"'])", re.IGNORECASE
 )
+# TDMRep "Processing priority": the well-known file, then the HTTP header, then HTML metadata; a
+# later technique supersedes an earlier one; its absence resets nothing.
+TDMREP_FILE, TDMREP_HEADER, TDMREP_META = 0, 1, 2
 MAX_EVIDENCE_CHARS = 300  # per signal in the decision; the full text stays in consent_signals
 
 
@@ -150,7 +162,11 @@ def resolve_consent(
     training = _agent_keys(training_agents)
     reserves: set[str] = set()
     permits: set[str] = set()
-    for signal in signals:
+    signals = list(signals)
+    superseded = _superseded_tdmrep(signals)
+    for i, signal in enumerate(signals):
+        if i in superseded:
+            continue  # kept in consent_signals as evidence; a later TDMRep technique decides
         effect = _classify(signal, training)
         if effect == RESERVE:
             reserves.add(evidence_line(signal))
@@ -196,6 +212,31 @@ def _classify(signal: ConsentSignal, training: frozenset[str] | None) -> Effect:
     return NONE
 
 
+def tdmrep_technique(signal: ConsentSignal) -> int:
+    """Which TDMRep technique a ``tdmrep`` signal came from, by the evidence the crawl writes:
+    ``<meta name="tdm-reservation" ...>`` (HTML, TDMREP_META), ``tdm-reservation: 1`` (HTTP header,
+    TDMREP_HEADER), anything else (a ``/.well-known/tdmrep.json`` rule, TDMREP_FILE)."""
+    evidence = _text(signal.evidence).lstrip().casefold()
+    if evidence.startswith("<meta"):
+        return TDMREP_META
+    if evidence.startswith(("tdm-reservation", "tdm-policy")):
+        return TDMREP_HEADER
+    return TDMREP_FILE
+
+
+def _superseded_tdmrep(signals: list[ConsentSignal]) -> set[int]:
+    """Indexes of ``tdmrep`` signals superseded by a later technique that sets tdm-reservation
+    (TDMRep "Processing priority": header over file, HTML over both; absence resets nothing)."""
+    levels: dict[int, list[int]] = {}
+    for i, signal in enumerate(signals):
+        if signal.signal == "tdmrep" and _TDM_RESERVATION.search(_text(signal.value)):
+            levels.setdefault(tdmrep_technique(signal), []).append(i)
+    if len(levels) < 2:
+        return set()
+    top = max(levels)
+    return {i for level, indexes in levels.items() if level < top for i in indexes}
+
+
 def _applies(kind: str, term: str, agent: str | None, training: frozenset[str] | None) -> bool:
     """Whether a term observed for ``agent`` concerns AI training (see "Agent scope")."""
     if (kind, term) in AGENT_INDEPENDENT or training is None:
@@ -215,7 +256,7 @@ def _terms(signal: ConsentSignal) -> Iterator[tuple[str | None, str]]:
         for digit in _TDM_RESERVATION.findall(value):
             yield agent, f"tdm-reservation={digit}"
     elif kind == "content_usage":
-        for term in _aipref_training_terms(_dictionary(value)):
+        for term in _aipref_training_terms(aipref_preferences(value)):
             yield agent, term
     elif kind == "content_signal":
         for v in sorted(_dictionary(value).get("ai-train", ())):
@@ -237,8 +278,32 @@ def _robots_directives(value: str, agent: str | None) -> Iterator[tuple[str | No
             yield current, word.casefold()
 
 
+def aipref_preferences(value: str) -> dict[str, str]:
+    """An AIPREF statement of preference (draft-ietf-aipref-vocab, 6 and 7): label -> ``y`` or ``n``.
+
+    The value is parsed as a Structured Fields Dictionary (RFC 9651) with ``http_sf``, exactly:
+    case-sensitive, the last of a repeated key wins, parameters ignored; a member whose value is
+    not the Token ``y`` or ``n`` is unknown, and a value that does not parse says nothing at all.
+    An optional ``Content-Usage:`` prefix (evidence written with its header name) is dropped.
+    """
+    text = _HEADER_PREFIX.sub("", value).strip(" \t")
+    if text.startswith("/"):  # a robots.txt Content-Usage path, up to the first SP or HTAB (attach draft)
+        text = re.split(r"[ \t]", text, maxsplit=1)[1].strip(" \t") if re.search(r"[ \t]", text) else ""
+    try:
+        parsed = http_sf.parse(text.encode("utf-8"), tltype="dictionary")
+    except (http_sf.StructuredFieldError, ValueError, UnicodeError):
+        return {}
+    prefs = {}
+    for key, member in parsed.items():
+        item = member[0] if isinstance(member, tuple) else member
+        if isinstance(item, http_sf.Token) and str(item) in ("y", "n"):
+            prefs[key] = str(item)
+    return prefs
+
+
 def _dictionary(value: str) -> dict[str, set[str]]:
-    """A lenient Structured Fields Dictionary: key -> every (lower-cased) value it was given."""
+    """A lenient dictionary for Content-Signal (``search=yes, ai-train=no``): key -> every
+    (lower-cased) value it was given."""
     text = re.sub(r"\s*=\s*", "=", _HEADER_PREFIX.sub("", value))
     out: dict[str, set[str]] = {}
     for member in re.split(r"[,\s]+", text):
@@ -248,15 +313,14 @@ def _dictionary(value: str) -> dict[str, set[str]]:
     return out
 
 
-def _aipref_training_terms(prefs: dict[str, set[str]]) -> set[str]:
+def _aipref_training_terms(prefs: dict[str, str]) -> set[str]:
     """For each AI-training category, the term that answers it (narrowest explicit one)."""
     terms = set()
     for label in AIPREF_TRAINING_LABELS:
         category: str | None = label
         while category is not None:
-            explicit = prefs.get(category, set()) & {"y", "n"}
-            if explicit:
-                terms.add(f"{category}={'n' if 'n' in explicit else 'y'}")
+            if category in prefs:
+                terms.add(f"{category}={prefs[category]}")
                 break
             category = AIPREF_PARENT.get(category)
     return terms

@@ -164,6 +164,10 @@ class Extension:
     def applies_to(self, match_path: str) -> bool:
         return self.path is None or self.path.matches(match_path)
 
+    @property
+    def path_length(self) -> int:
+        return 0 if self.path is None else self.path.length
+
 
 @dataclass(frozen=True, slots=True)
 class Group:
@@ -309,12 +313,24 @@ class RobotsTxt:
         return None
 
     def extensions_for(self, agent: str, url: str, *, match_path: str | None = None) -> tuple[Extension, ...]:
-        """Content-Signal / Content-Usage lines that apply to this agent and URL."""
+        """Content-Signal / Content-Usage lines that apply to this agent and URL.
+
+        Per key, the lines whose path matches with the most octets (a line without a path
+        matches everything with length 0), as draft-ietf-aipref-attach 5.1 says for
+        Content-Usage: ``/ai-ok/ train-ai=y`` overrides a group-wide ``train-ai=n`` under
+        ``/ai-ok/``. Lines with identical paths all apply (their preferences combine). Lines
+        before any group (outside the protocol) are read as applying to every group.
+        """
         groups, _ = self.groups_for(agent)
         path = match_path if match_path is not None else url_match_path(url)
-        found = [e for e in self.global_extensions if e.applies_to(path)]
-        found += [e for g in groups for e in g.extensions if e.applies_to(path)]
-        return tuple(found)
+        candidates = [*self.global_extensions, *(e for g in groups for e in g.extensions)]
+        found: list[Extension] = []
+        for key in EXTENSION_KEYS:
+            applicable = [e for e in candidates if e.key == key and e.applies_to(path)]
+            if applicable:
+                longest = max(e.path_length for e in applicable)
+                found += [e for e in applicable if e.path_length == longest]
+        return tuple(sorted(found, key=lambda e: e.lineno))
 
     def named_agents(self) -> frozenset[str]:
         """Product tokens named by some group (``*`` excluded)."""

@@ -94,7 +94,7 @@ EFFECT_CASES = [
     ("content_usage", "train-ai=y, train-ai=n", None, "reserve"),  # most restrictive of a key
     ("content_usage", "train-ai=y;src=x", None, "permit"),  # parameters ignored
     ("content_usage", "Content-Usage: /blog/ train-ai=n", None, "reserve"),  # robots.txt form
-    ("content_usage", "train-ai = N", None, "reserve"),
+    ("content_usage", "train-ai = N", None, "none"),  # aipref-vocab 7: case-sensitive SF; does not parse
     ('content_usage', 'train-ai="n"', None, "none"),  # a string, not a token
     ("content_usage", "train-ai", None, "none"),
     ("content_usage", "train-ai=maybe", None, "none"),
