@@ -10,19 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from provenance.errors import InputError
+from provenance.version import version
 
 ROBOTS_TOKEN = "provenance-crawler"
-
-
-def _version() -> str:
-    try:
-        return metadata.version("provenance")
-    except metadata.PackageNotFoundError:
-        return "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +65,7 @@ class CrawlSettings:
         if self.user_agent:
             return self.user_agent
         contact = f"; +{self.contact}" if self.contact else ""
-        return (f"{self.robots_token}/{_version()} (AI training corpus builder 'provenance'; "
+        return (f"{self.robots_token}/{version()} (AI training corpus builder 'provenance'; "
                 f"obeys robots.txt for {self.robots_token}{contact})")
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,7 +74,7 @@ class CrawlSettings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "CrawlSettings":
+    def from_dict(cls, data: dict[str, Any] | None) -> CrawlSettings:
         data = dict(data or {})
         unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
         if unknown:

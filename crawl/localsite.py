@@ -162,7 +162,7 @@ class LocalSite:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def preferring(cls, root: str | Path, port: int, **kwargs) -> "LocalSite":
+    def preferring(cls, root: str | Path, port: int, **kwargs) -> LocalSite:
         """On ``port`` when it is free (stable URLs across runs: the same pages keep their doc ids),
         else on any free port."""
         try:
@@ -192,7 +192,7 @@ class LocalSite:
     def url(self, path: str = "/") -> str:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    def start(self) -> "LocalSite":
+    def start(self) -> LocalSite:
         if self._thread is None:
             self._thread = threading.Thread(target=self._server.serve_forever, name="localsite",
                                             kwargs={"poll_interval": 0.1}, daemon=True)
@@ -206,7 +206,7 @@ class LocalSite:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> "LocalSite":
+    def __enter__(self) -> LocalSite:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

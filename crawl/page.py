@@ -63,7 +63,7 @@ class AgentLists:
     training_keys: frozenset[str] = frozenset()
 
     @classmethod
-    def load(cls, path: str | None = None) -> "AgentLists":
+    def load(cls, path: str | None = None) -> AgentLists:
         from provenance.agents import load_agents, training_agents
 
         agents = load_agents(path)

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from crawl.analysis import PageAnalysis, PageJob, analyze
 
+STARTUP_TIMEOUT_S = 120.0  # importing trafilatura and lxml in a fresh worker, on a busy machine
 RECYCLE_AFTER_JOBS = 5000  # bounds what lxml and trafilatura caches may hold in a worker
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ def _serve(conn: Connection) -> None:
     """Worker process loop: receive jobs, send ``('ok', analysis)`` or ``('error', message)``."""
     import trafilatura  # noqa: F401 - imported before the first page arrives, not while it waits
 
+    conn.send(("ready", None))  # a page's deadline counts from here, not from the process start
     while True:
         try:
             job = conn.recv()
@@ -57,8 +59,22 @@ class _Worker:
         child.close()
         self.jobs = 0
         self.deadline = 0.0
+        self.ready = False
+
+    def _wait_ready(self) -> None:
+        """Block until the worker has imported its libraries (once), so start-up time never counts
+        against a page's deadline. A worker that dies while starting is seen by ``receive``."""
+        if self.ready:
+            return
+        self.ready = True
+        try:
+            if self.conn.poll(STARTUP_TIMEOUT_S):
+                self.conn.recv()
+        except (EOFError, OSError):
+            pass
 
     def send(self, job: PageJob, timeout_s: float) -> None:
+        self._wait_ready()
         self.jobs += 1
         self.deadline = time.monotonic() + timeout_s
         self.conn.send(job)
@@ -161,7 +177,7 @@ class AnalysisPool:
             loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
             try:
                 await asyncio.wait_for(ready, self.timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self._timed_out()
             finally:
                 loop.remove_reader(fd)
@@ -231,7 +247,7 @@ class AnalysisPool:
             self._note_rss(worker)
             worker.stop()
 
-    def __enter__(self) -> "AnalysisPool":
+    def __enter__(self) -> AnalysisPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

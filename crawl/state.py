@@ -110,7 +110,7 @@ class CrawlState:
     # --- opening ----------------------------------------------------------------------------
 
     @classmethod
-    def prepare(cls, root: Path, *, resume: bool, seeds: list[str]) -> tuple["CrawlState", str]:
+    def prepare(cls, root: Path, *, resume: bool, seeds: list[str]) -> tuple[CrawlState, str]:
         """Open the state for a new run: returns it and the mode ('fresh', 'clean' or 'recover')."""
         state = cls(root)
         status = state.status()
@@ -162,12 +162,12 @@ class CrawlState:
         done = self.done()
         return [a for key, a in self.admitted().items() if key not in done]
 
-    def admission_log(self) -> "AppendLog":
+    def admission_log(self) -> AppendLog:
         """Buffered: the crawl flushes it before every ledger write, so an admitted URL is on disk
         before the page that linked to it is marked done."""
         return AppendLog(self.root / ADMITTED, buffered=True)
 
-    def done_log(self) -> "AppendLog":
+    def done_log(self) -> AppendLog:
         return AppendLog(self.root / DONE)
 
 

@@ -45,7 +45,7 @@ class TdmRep:
     rules: tuple[TdmRule, ...]
 
     @classmethod
-    def parse(cls, body: bytes) -> "TdmRep":
+    def parse(cls, body: bytes) -> TdmRep:
         """The rules of a tdmrep.json; raises TdmRepError when it cannot be read as rules."""
         if len(body) > MAX_TDMREP_BYTES:
             raise TdmRepError(f"{len(body)} bytes, larger than the {MAX_TDMREP_BYTES} bytes read: "

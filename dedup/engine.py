@@ -144,7 +144,7 @@ class Engine(Protocol):
     name: str
     workers: int
 
-    def __enter__(self) -> "Engine": ...
+    def __enter__(self) -> Engine: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -177,7 +177,7 @@ class LocalEngine:
         self.workers = workers or default_workers()
         self.batch_size = batch_size
 
-    def __enter__(self) -> "LocalEngine":
+    def __enter__(self) -> LocalEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -42,7 +42,7 @@ class Permutations:
     width: int
 
     @classmethod
-    def for_params(cls, params: SignatureParams) -> "Permutations":
+    def for_params(cls, params: SignatureParams) -> Permutations:
         """Exactly datasketch's ``MinHash._init_permutations`` for the affine schemes."""
         width = params.width
         dtype = dtype_for(width)

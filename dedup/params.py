@@ -75,7 +75,7 @@ class LshParams:
 
     @classmethod
     def for_threshold(cls, threshold: float, num_perm: int,
-                      weights: tuple[float, float] = LSH_WEIGHTS) -> "LshParams":
+                      weights: tuple[float, float] = LSH_WEIGHTS) -> LshParams:
         """Bands and rows from datasketch's optimal-parameter routine (``MinHashLSH``'s own),
         with false-positive/false-negative ``weights``."""
         if not 0.0 < threshold < 1.0:

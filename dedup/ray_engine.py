@@ -80,7 +80,7 @@ class RayEngine:
 
     # --- connection ----------------------------------------------------------------------------
 
-    def __enter__(self) -> "RayEngine":
+    def __enter__(self) -> RayEngine:
         ray = self._ray
         if ray.is_initialized():
             pass  # this process is already connected (a notebook, a test, a driver script): use it

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["connect"]
 
 
-def connect(workspace: str | os.PathLike | None = None) -> "ReadOnlyConnection":
+def connect(workspace: str | os.PathLike | None = None) -> ReadOnlyConnection:
     """A read-only connection to ``workspace``'s ledger (default: $PROVENANCE_WORKSPACE or
     ./workspace): every view ready, only SELECT accepted (judged by DuckDB's parser), file access
     limited to the workspace's shards, extensions neither installed nor loaded, configuration

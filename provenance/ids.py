@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from urllib.parse import urlsplit, urlunsplit
 
 DOC_ID_HEX = 24  # 96 bits: collision-free far beyond billions of documents
@@ -64,10 +64,10 @@ def doc_id_for_key(namespace: str, key: str) -> str:
 
 def new_run_id(command: str) -> str:
     """Sortable, unique: UTC time, the command, and random bits."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{command}-{os.urandom(3).hex()}"
 
 
 def utcnow() -> datetime:
     """Now, as a naive UTC datetime (the ledger stores UTC TIMESTAMPs)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

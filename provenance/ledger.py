@@ -206,7 +206,7 @@ class Ledger:
         return con
 
     @contextmanager
-    def writer(self) -> Iterator["LedgerWriter"]:
+    def writer(self) -> Iterator[LedgerWriter]:
         """The write connection, migrations applied. Hold it only as long as a write needs it:
         opening one is cheap after the first (per ``Ledger``), so long stages open one per batch.
 
@@ -315,7 +315,7 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _sync_reference_data(writer: "LedgerWriter") -> None:
+def _sync_reference_data(writer: LedgerWriter) -> None:
     """Keep reference tables derived from the code (license classes) in step with it."""
     has_table = writer.con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'license_vocabulary'").fetchall()[0][0]
@@ -366,7 +366,7 @@ class LedgerWriter:
     # --- transactions -----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator["LedgerWriter"]:
+    def transaction(self) -> Iterator[LedgerWriter]:
         if self._in_transaction:
             yield self
             return

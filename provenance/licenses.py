@@ -696,7 +696,7 @@ def normalize(raw: str | None) -> str | None:
         return None
     try:
         return _normalize(raw)
-    except Exception:  # pragma: no cover - a bug here must not stop a crawl (tests call _normalize)
+    except (ValueError, TypeError, KeyError, IndexError):  # a malformed value must not stop a crawl
         return None
 
 

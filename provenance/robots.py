@@ -111,7 +111,7 @@ class PathPattern:
     anchored: bool = field(compare=False, repr=False)
 
     @classmethod
-    def of(cls, raw: str) -> "PathPattern":
+    def of(cls, raw: str) -> PathPattern:
         text = raw.strip(_WS)
         anchored = text.endswith("$")
         body = normalize_path(text[:-1] if anchored else text, pattern=True).replace("$", "%24")
@@ -212,7 +212,7 @@ class RobotsTxt:
     global_extensions: tuple[Extension, ...] = ()  # Content-Signal/-Usage lines before any group
 
     @classmethod
-    def parse(cls, text: str) -> "RobotsTxt":
+    def parse(cls, text: str) -> RobotsTxt:
         groups: list[Group] = []
         sitemaps: list[str] = []
         global_ext: list[Extension] = []

@@ -211,7 +211,7 @@ class ReadOnlyConnection:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
 
-    def execute(self, query: str, parameters: object = None) -> "ReadOnlyConnection":
+    def execute(self, query: str, parameters: object = None) -> ReadOnlyConnection:
         judge(query)
         self._con.execute(query, parameters)
         return self
@@ -225,13 +225,13 @@ class ReadOnlyConnection:
     def table(self, name: str) -> duckdb.DuckDBPyRelation:
         return self._con.table(name)
 
-    def cursor(self) -> "ReadOnlyConnection":
+    def cursor(self) -> ReadOnlyConnection:
         return ReadOnlyConnection(self._con.cursor())
 
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "ReadOnlyConnection":
+    def __enter__(self) -> ReadOnlyConnection:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -49,7 +49,7 @@ class DocumentStore:
         self.writer = writer
 
     @contextmanager
-    def transaction(self) -> Iterator["DocumentStore"]:
+    def transaction(self) -> Iterator[DocumentStore]:
         """All batches written inside land together, or none do (shards included)."""
         if self._depth:
             yield self

@@ -20,7 +20,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def resolve(cls, value: str | os.PathLike | None = None) -> "Workspace":
+    def resolve(cls, value: str | os.PathLike | None = None) -> Workspace:
         """The workspace named on the command line, else $PROVENANCE_WORKSPACE, else ./workspace."""
         chosen = value or os.environ.get(ENV_VAR) or DEFAULT
         return cls(Path(chosen).expanduser().resolve())

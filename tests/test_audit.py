@@ -55,7 +55,7 @@ def test_corpus_summary(audited):
     runs = {r["command"]: r["runs"] for r in rows(report, "runs_by_command")}
     assert runs == {"crawl": 2, "import": 1, "transcribe": 1, "dedup": 1, "export": 1, "revoke": 1}
     versions = {r["package"]: r for r in rows(report, "tool_versions")}
-    assert versions["duckdb"]["runs"] == 7 and versions["provenance"]["version"]
+    assert versions["duckdb"]["runs"] == 7 and versions["corpus-provenance"]["version"]
 
 
 def test_license_distribution_and_classes(audited):

@@ -407,7 +407,9 @@ def test_state_pending_is_admitted_minus_done_and_survives_a_cut_line(tmp_path):
 
 
 def test_pool_stops_a_page_that_takes_too_long_and_goes_on():
-    slow = PageJob("https://h.test/slow", b"<html><body>" + b" " * 3_000_000 + b"<p>x</p></body></html>", "text/html")
+    # ~100,000 paragraphs take trafilatura seconds; the deadline counts from when the worker is ready
+    slow = PageJob("https://h.test/slow", b"<html><body>" + b"<p>lorem ipsum dolor sit amet</p>" * 100_000
+                   + b"</body></html>", "text/html")
     fast = PageJob("https://h.test/fast", page_html().encode(), "text/html")
     with AnalysisPool(1, timeout_s=0.5) as pool:
         results = dict(pool.analyze_all([("slow", slow), ("fast", fast)]))

@@ -99,7 +99,18 @@ class WhisperBackend:
                              f"a multilingual model (e.g. --model large-v3 or a local directory).")
 
     def transcribe(self, samples: np.ndarray) -> Transcript:
-        """Transcribe 16 kHz mono float32 samples (raises RuntimeError from CTranslate2 on failure)."""
+        """Transcribe 16 kHz mono float32 samples (raises RuntimeError from CTranslate2 on failure).
+
+        The feature extraction's BLAS calls run with the same thread count as CTranslate2
+        (``cpu_threads``), whatever the process's environment says: a local run and a Ray actor
+        (where Ray sets ``OMP_NUM_THREADS`` to the actor's CPUs) then compute the same numbers,
+        and the same model and settings give the same transcript."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.runtime.cpu_threads or None):
+            return self._transcribe(samples)
+
+    def _transcribe(self, samples: np.ndarray) -> Transcript:
         opts = self.options
         common = opts.kwargs()
         if self.pipeline is not None:

@@ -15,7 +15,7 @@ import gzip
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +149,8 @@ def _timestamp(value: Any, where: str) -> datetime | None:
     except ValueError as exc:
         raise BadRow(where, f"cannot read {value!r} as an ISO date-time") from exc
     if parsed.tzinfo is not None:
-        from datetime import timezone
 
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 

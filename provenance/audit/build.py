@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from provenance.audit.model import BarChart, Figures, Note, QueryResult, Report, Section, Table
@@ -63,7 +63,7 @@ def build_report(ledger: Ledger, policies: Sequence[Policy] | None = None, *,
     with sandboxed(ledger) as con:  # the same sandbox as `provenance sql`
         queries, relations = plan(con, policies)
         results = run_queries(con, queries, relations)
-    generated = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    generated = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     as_of = results["ledger_as_of"].first().get("ledger_as_of")
     return Report(
         title="Licensing and consent audit",

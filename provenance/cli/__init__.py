@@ -13,6 +13,7 @@ import sys
 import click
 
 from provenance.errors import ProvenanceError
+from provenance.version import DISTRIBUTION
 from provenance.workspace import ENV_VAR, Workspace
 
 # name -> (module, attribute). Listed here so --help can show every command.
@@ -54,7 +55,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-w", "--workspace", "workspace", type=click.Path(file_okay=False), default=None,
               help=f"Workspace directory (default: ${ENV_VAR} or ./workspace).")
-@click.version_option(package_name="provenance", prog_name="provenance")
+@click.version_option(package_name=DISTRIBUTION, prog_name="provenance")
 @click.pass_context
 def cli(ctx: click.Context, workspace: str | None) -> None:
     """Build AI training corpora with proof of source, license and consent for every document.

@@ -1,12 +1,12 @@
-"""Generate the README's CLI and SQL reference from the code itself, so the docs cannot drift.
+"""Generate the CLI and SQL references (docs/cli.md, docs/sql.md) from the code itself, so the
+docs cannot drift.
 
-``python -m provenance.cli.reference`` rewrites the blocks between the reference markers in
-README.md; ``--check`` exits 1 when README.md is out of date (the test suite runs it).
+``python -m provenance.cli.reference`` rewrites both files; ``--check`` exits 1 when either is out
+of date (the test suite runs it).
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +23,7 @@ MACRO_DESCRIPTIONS: dict[str, str] = {
 
 
 def _command_help(name: str, command: click.Command, parent: click.Context) -> str:
-    ctx = click.Context(command, info_name=f"provenance {name}", parent=parent, terminal_width=100,
+    ctx = click.Context(command, info_name=name, parent=parent, terminal_width=100,
                         max_content_width=100)
     return command.get_help(ctx)
 
@@ -67,34 +67,52 @@ def sql_reference() -> str:
     return "\n".join(parts)
 
 
-BLOCKS = {"cli-reference": cli_reference, "sql-reference": sql_reference}
+CLI_HEADER = """# CLI reference
+
+Generated from `--help` by `python -m provenance.cli.reference`; a test checks it is current.
+`python -m provenance` is the same command as `provenance`.
+
+"""
+SQL_HEADER = """# SQL reference
+
+The stable views of the ledger, generated from its schema (the views' own comments) by
+`python -m provenance.cli.reference`; a test checks it is current. Tables ending in `_log` hold the
+raw, append-only history behind them. Query them with `provenance sql` or `provenance.connect()`.
+
+"""
+
+# file under docs/ -> how to make its whole text
+DOCS = {
+    "cli.md": lambda: CLI_HEADER + cli_reference() + "\n",
+    "sql.md": lambda: SQL_HEADER + sql_reference() + "\n",
+}
 
 
-def render(readme: str) -> str:
-    for block, make in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- {block}:start -->\n).*?(<!-- {block}:end -->)", re.S)
-        if not pattern.search(readme):
-            raise SystemExit(f"README.md lacks the <!-- {block}:start/end --> markers")
-        text = make()
-        readme = pattern.sub(lambda m: m[1] + text + "\n" + m[2], readme)
-    return readme
+def docs_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "docs"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    path = Path(__file__).resolve().parents[2] / "README.md"
-    current = path.read_text(encoding="utf-8")
-    updated = render(current)
-    if "--check" in argv:
-        if updated != current:
+    stale = []
+    for name, make in DOCS.items():
+        path = docs_dir() / name
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        updated = make()
+        if updated == current:
+            continue
+        if "--check" in argv:
             import difflib
 
-            diff = difflib.unified_diff(current.splitlines(True), updated.splitlines(True), "README.md", "generated")
+            diff = difflib.unified_diff(current.splitlines(True), updated.splitlines(True), f"docs/{name}", "generated")
             sys.stderr.writelines(list(diff)[:60])
-            print("README.md's reference is out of date: run `python -m provenance.cli.reference`", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(updated, encoding="utf-8")
+            stale.append(name)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(updated, encoding="utf-8")
+    if stale:
+        print(f"docs/{', docs/'.join(stale)} out of date: run `python -m provenance.cli.reference`", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,15 @@
+"""The distribution's name and version, defined once."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+DISTRIBUTION = "corpus-provenance"  # `provenance` on PyPI is an unrelated project
+
+
+def version() -> str:
+    """The installed version of this distribution ("0" when running from an uninstalled tree)."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "0"
