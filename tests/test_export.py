@@ -19,8 +19,9 @@ from provenance.policies import builtin, parse_policy
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     fx = build_fixture(root / "ws")
-    first = export_policy(fx.ledger, builtin("open"), root / "a" / "open", creator="Test Lab")
-    second = export_policy(fx.ledger, builtin("open"), root / "b" / "open-again", creator="Test Lab")
+    url = "https://data.example/datasets/open"
+    first = export_policy(fx.ledger, builtin("open"), root / "a" / "open", creator="Test Lab", url=url)
+    second = export_policy(fx.ledger, builtin("open"), root / "b" / "open-again", creator="Test Lab", url=url)
     return fx, first, second
 
 
@@ -29,8 +30,8 @@ def test_same_ledger_and_policy_give_byte_identical_files(exported):
     assert first.out_dir != second.out_dir
     assert (first.out_dir / "manifest.parquet").read_bytes() == (second.out_dir / "manifest.parquet").read_bytes()
     assert checksums(first.out_dir) == checksums(second.out_dir) == first.files
-    assert sorted(first.files) == ["ATTRIBUTION.md", "README.md", "croissant.json", "data/part-00000.parquet",
-                                   "manifest.parquet"]
+    assert sorted(first.files) == ["ATTRIBUTION.md", "README.md", "croissant.json", "data/train-00000.parquet",
+                                   "manifest.parquet", "provenance-export.json"]
 
 
 def test_manifest_lists_the_cleared_documents_with_their_evidence(exported):
@@ -43,17 +44,17 @@ def test_manifest_lists_the_cleared_documents_with_their_evidence(exported):
     a3 = next(r for r in rows if r["doc_id"] == fx.ids["A3"])
     assert a3["license"] == "CC-BY-SA-4.0" and a3["cluster"] == "K1" and a3["consent"] == "granted"
     assert a3["evidence"] == "license: rel_license: CC-BY-SA-4.0; consent: license=CC-BY-SA-4.0"
-    assert a3["file"] == "data/part-00000.parquet"
+    assert a3["file"] == "data/train-00000.parquet"
 
 
 def test_data_files_hold_the_text_from_the_shards_with_provenance(exported):
     fx, first, _ = exported
-    data = pq.read_table(first.out_dir / "data" / "part-00000.parquet")
-    meta = pq.ParquetFile(first.out_dir / "data" / "part-00000.parquet").metadata
+    data = pq.read_table(first.out_dir / "data" / "train-00000.parquet")
+    meta = pq.ParquetFile(first.out_dir / "data" / "train-00000.parquet").metadata
     assert meta.row_group(0).column(0).compression == "ZSTD"
     back = {v: k for k, v in fx.ids.items()}
     for row in data.to_pylist():
-        key = back[row["doc_id"]]
+        key = back[row["id"]]
         assert row["text"] == text_for(spec_of(key))
         assert row["license"] == spec_of(key).license and row["source_run_id"]
     assert {"license_url", "consent_evidence", "cluster", "fetched_at"} <= set(data.column_names)
@@ -84,20 +85,23 @@ def test_croissant_metadata_is_filled_from_the_ledger(exported):
     for key in ("name", "description", "license", "url", "creator", "datePublished", "distribution", "recordSet"):
         assert meta[key], key
     assert meta["creator"]["name"] == "Test Lab"
+    assert meta["url"] == "https://data.example/datasets/open" and meta["version"] == "1.0.0"
+    assert meta["identifier"] == f"urn:sha256:{first.root_sha256}"
+    assert meta["datePublished"].endswith("Z")
     files = {d["@id"]: d for d in meta["distribution"]}
     assert files["manifest.parquet"]["sha256"] == first.manifest_sha256
-    assert files["data/part-00000.parquet"]["sha256"] == first.files["data/part-00000.parquet"]
+    assert files["data/train-00000.parquet"]["sha256"] == first.files["data/train-00000.parquet"]
     assert sorted(meta["license"]) == sorted([
         "https://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/licenses/by-sa/4.0/",
         "https://creativecommons.org/publicdomain/zero/1.0/", "https://spdx.org/licenses/MIT.html"])
-    assert meta["rai:dataCollectionTimeframe"] == ["2026-03-01T12:00:00", "2026-03-01T13:00:00"]
+    assert meta["rai:dataCollectionTimeframe"] == ["2026-03-01T12:00:00Z", "2026-03-01T13:00:00Z"]
     assert "Web Scraping" in meta["rai:dataCollectionType"]
     assert meta["rai:dataCollection"] and meta["rai:dataLimitations"] and meta["rai:personalSensitiveInformation"]
     assert {e["name"] for e in meta["prov:wasDerivedFrom"]} == {"open.example", "blog.example"}
     labels = [a["prov:label"] for a in meta["prov:wasGeneratedBy"]]
     assert labels[:-1] == ["crawl", "import", "transcribe", "dedup"] and "export" in labels[-1]
     fields = {f["name"] for f in meta["recordSet"][0]["field"]}
-    assert {"doc_id", "text", "license", "consent"} <= fields
+    assert {"id", "text", "license", "consent"} <= fields
 
 
 def test_readme_data_card(exported):
@@ -123,22 +127,11 @@ def test_exports_are_recorded_in_the_ledger(exported):
 
 def test_exporting_again_to_the_same_place_adds_nothing(exported):
     fx, first, _ = exported
-    again = export_policy(fx.ledger, builtin("open"), first.out_dir, creator="Test Lab")
+    again = export_policy(fx.ledger, builtin("open"), first.out_dir, creator="Test Lab",
+                          url="https://data.example/datasets/open")
     assert not again.recorded and again.export_id == first.export_id and again.files == first.files
     assert fx.ledger.query("SELECT count(*) AS n FROM export_member_log WHERE export_id = ?",
                            [first.export_id]).column("n")[0].as_py() == len(EXPECTED["policies"]["open"])
-
-
-def test_refuses_a_directory_that_is_not_an_export(exported, tmp_path):
-    fx, _, _ = exported
-    target = tmp_path / "mine"
-    target.mkdir()
-    (target / "notes.txt").write_text("keep me")
-    with pytest.raises(ExportError, match="not an earlier export"):
-        export_policy(fx.ledger, builtin("open"), target)
-    assert (target / "notes.txt").read_text() == "keep me"
-    with pytest.raises(ExportError, match="inside the workspace"):
-        export_policy(fx.ledger, builtin("open"), fx.workspace.shards_dir / "x")
 
 
 def test_missing_shards_are_reported(tmp_path):
@@ -192,11 +185,11 @@ def test_large_exports_split_into_several_data_files(tmp_path, monkeypatch):
     fx = build_fixture(tmp_path / "ws")
     result = export_policy(fx.ledger, builtin("research"), tmp_path / "r")
     data = sorted(p.name for p in (tmp_path / "r" / "data").iterdir())
-    assert data == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet", "part-00003.parquet"]
+    assert data == ["train-00000.parquet", "train-00001.parquet", "train-00002.parquet", "train-00003.parquet"]
     manifest = pq.read_table(tmp_path / "r" / "manifest.parquet").to_pylist()
     assert len(manifest) == result.n_documents == len(EXPECTED["policies"]["research"])
     for row in manifest:  # every document is in the file the manifest names, in doc_id order
-        ids = pq.read_table(tmp_path / "r" / row["file"]).column("doc_id").to_pylist()
+        ids = pq.read_table(tmp_path / "r" / row["file"]).column("id").to_pylist()
         assert row["doc_id"] in ids and ids == sorted(ids)
     members = fx.ledger.query("SELECT file, count(*) AS n FROM export_members GROUP BY file ORDER BY file").to_pylist()
     assert [m["n"] for m in members] == [2, 2, 2, 2]

@@ -7,16 +7,18 @@ report's appendix lists every query, so each number can be reproduced with ``pro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from provenance.audit.build import build_report
 from provenance.audit.model import Report
 from provenance.ledger import Ledger
+from provenance.outputs import write_file
 from provenance.policies import Policy
+from provenance.workspace import Workspace
 
 FORMATS = ("html", "md", "json")
+REPORT_MARK = "Licensing and consent audit"  # the report's title, in the first bytes of every format
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
 
 __all__ = ["FORMATS", "Report", "build_report", "format_for", "render", "save", "write_report"]
@@ -52,13 +54,12 @@ def write_report(ledger: Ledger, path: Path, fmt: str = "html",
                  policies: Sequence[Policy] | None = None) -> Report:
     """Build the audit and write it to ``path`` atomically; returns the report."""
     report = build_report(ledger, policies)
-    save(render(report, fmt), path)
+    save(render(report, fmt), path, ledger.workspace)
     return report
 
 
-def save(text: str, path: Path) -> None:
-    """Write a report file atomically (a reader never sees half of it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def save(text: str, path: Path, workspace: Workspace | None = None) -> Path:
+    """Write a report file atomically (a reader never sees half of it) through
+    :mod:`provenance.outputs`: never into the workspace's own files or over a file that is not an
+    earlier report; returns the resolved path."""
+    return write_file(path, text, workspace, REPORT_MARK)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("provenance.cli.export_cmd", "export"),
     "revoke": ("provenance.cli.revoke_cmd", "revoke"),
     "check": ("provenance.cli.check_cmd", "check"),
+    "verify": ("provenance.cli.verify_cmd", "verify"),
     "demo": ("provenance.cli.demo_cmd", "demo"),
 }
 
@@ -69,7 +70,9 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one message on stderr and exit status 1."""
     try:
-        cli.main(args=argv, prog_name="provenance", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="provenance", standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's ctx.exit(N) / Exit(N) is returned here
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:

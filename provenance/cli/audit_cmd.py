@@ -16,7 +16,9 @@ FORMATS = ("html", "md", "json")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format (default: from the --out file name, else html).")
 @click.option("--out", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
-              help="Where to write the report (default: WORKSPACE/reports/audit.FORMAT; - for stdout).")
+              help="Where to write the report (default: WORKSPACE/reports/audit.FORMAT; - for stdout). "
+                   "Never a file of the workspace outside reports/ and exports/, nor an existing file "
+                   "that is not an earlier report.")
 @click.option("--policy", "policies", multiple=True, metavar="NAME_OR_FILE",
               help="Also show what this policy clears (a built-in name or a TOML file); repeatable. "
                    "The built-ins open, research and strict are always shown.")
@@ -28,13 +30,17 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
     Every number comes from a named SQL query listed in the report's appendix, so it can be
     reproduced with `provenance sql`. The HTML file is self-contained: it opens offline.
     """
-    from provenance.audit import build_report, format_for, render, save
+    from provenance.audit import REPORT_MARK, build_report, format_for, render, save
+    from provenance.outputs import check_file
     from provenance.ledger import Ledger
     from provenance.policies import BUILTIN_NAMES, builtins, load_policy
 
     workspace = workspace_of(ctx)
     to_stdout = out is not None and str(out) == "-"
     fmt = format_for(None if to_stdout else out, fmt)
+    target = None if to_stdout else out if out is not None else workspace.reports_dir / f"audit.{fmt}"
+    if target is not None:  # refuse a harmful destination before the work, not after
+        check_file(target, workspace, REPORT_MARK)
     chosen = list(builtins()) + [load_policy(p) for p in policies if p not in BUILTIN_NAMES]
     names = [p.name for p in chosen]
     if len(set(names)) != len(names):
@@ -49,7 +55,7 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
         sys.stdout.write(text)
         click.echo(summary, err=True)
         return
-    path = out if out is not None else workspace.reports_dir / f"audit.{fmt}"
-    save(text, path)
+    assert target is not None
+    path = save(text, target, workspace)
     click.echo(f"{summary}; report: {path}", err=True)
     click.echo(str(path))

@@ -8,39 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provenance.export.escape import md_link, md_text
 from provenance.ledger import LedgerWriter
 from provenance.policies import Policy
 
 BATCH = 10_000
 
 
-def _md(text: str | None) -> str:
-    """Text safe inside a Markdown list item (no markup from the web page survives)."""
-    if not text:
-        return ""
-    text = " ".join(str(text).split())
-    for ch in "\\`*_[]<>|#":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-def _link(label: str, url: str | None) -> str:
-    if not url:
-        return label
-    safe = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
-    return f"[{label}]({safe})"
-
-
 def line(title: str | None, author: str | None, url: str | None, license: str | None,
          license_name: str | None, license_url: str | None, source_type: str) -> str:
-    """One work: “Title” by Author, source URL, license (the TASL of Creative Commons)."""
-    what = f"“{_md(title)}”" if title else "Untitled"
-    by = f" by {_md(author)}" if author else " (author not stated)"
-    source = f", {_link(_md(url), url)}" if url else ""
+    """One work: “Title” by Author, source URL, license (the TASL of Creative Commons).
+
+    Every value is escaped (:func:`md_text`); only http(s) URLs become links."""
+    what = f"“{md_text(title)}”" if title else "Untitled"
+    by = f" by {md_text(author)}" if author else " (author not stated)"
+    source = f", {md_link(md_text(url), url)}" if url else ""
     kind = " (transcript)" if source_type == "transcript" else ""
-    name = _md(license_name or license or "")
-    lic = _link(f"{_md(license)}", license_url)
-    lic_text = f"{lic} ({name})" if name and name != _md(license) else lic
+    name = md_text(license_name or license or "")
+    lic = md_link(md_text(license), license_url)
+    lic_text = f"{lic} ({name})" if name and name != md_text(license) else lic
     return f"- {what}{kind}{by}{source}, licensed under {lic_text}"
 
 
@@ -64,7 +50,7 @@ def write(writer: LedgerWriter, cleared: str, path: Path, policy: Policy) -> int
             for row in batch.to_pylist():
                 if row["domain"] != domain:
                     domain = row["domain"]
-                    out.write(f"\n## {_md(domain)}\n\n")
+                    out.write(f"\n## {md_text(domain)}\n\n")
                 out.write(line(row["title"], row["author"], row["url"], row["license"],
                                row["license_name"], row["license_url"], row["source_type"]) + "\n")
                 n += 1

@@ -12,38 +12,58 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from provenance.export.escape import hostname, json_for_html, web_url
 from provenance.export.summary import ExportSummary
 
+# The Croissant 1.1 JSON-LD context (as the specification and mlcroissant write it: schema.org over
+# https), plus the W3C PROV-O prefix for the provenance properties.
 CONTEXT: dict[str, Any] = {
     "@language": "en",
-    "@vocab": "http://schema.org/",
-    "sc": "http://schema.org/",
-    "cr": "http://mlcommons.org/croissant/",
-    "rai": "http://mlcommons.org/croissant/RAI/",
-    "dct": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
+    "@vocab": "https://schema.org/",
+    "arrayShape": "cr:arrayShape",
     "citeAs": "cr:citeAs",
     "column": "cr:column",
     "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
     "examples": {"@id": "cr:examples", "@type": "@json"},
     "extract": "cr:extract",
     "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
     "fileObject": "cr:fileObject",
     "fileSet": "cr:fileSet",
+    "format": "cr:format",
     "includes": "cr:includes",
+    "isArray": "cr:isArray",
     "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
     "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "prov": "http://www.w3.org/ns/prov#",
     "recordSet": "cr:recordSet",
     "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
     "sdVersion": "cr:sdVersion",
+    "separator": "cr:separator",
     "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
 }
 
 # (column, Croissant data type, description) of the data files and of the manifest.
 DATA_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("doc_id", "sc:Text", "Stable document id (96-bit hex) in the provenance ledger."),
+    ("id", "sc:Text", "Stable document id (96-bit hex): the provenance ledger's doc_id."),
     ("url", "sc:URL", "Where the document was fetched (NULL for imported rows without one)."),
     ("domain", "sc:Text", "Host of the URL, without www."),
     ("title", "sc:Text", "Title of the work, as the source gave it."),
@@ -84,10 +104,10 @@ def _timeframe(summary: ExportSummary) -> list[str]:
 
 def metadata(summary: ExportSummary) -> dict[str, Any]:
     policy = summary.policy
-    sources = [d["domain"] for d in summary.domains]
+    sources = [h for h in (hostname(d["domain"]) for d in summary.domains) if h]
     commands = sorted({r["command"] for r in summary.runs})
     tools = sorted({f"{k} {v}" for r in summary.runs for k, v in r["versions"].items()})
-    license_urls = [lic["url"] for lic in summary.licenses if lic["url"]]
+    license_urls = sorted({u for u in (web_url(lic["url"]) for lic in summary.licenses) if u})
     licenses_text = ", ".join(f"{lic['license']} ({lic['documents']})" for lic in summary.licenses)
     distribution: list[dict[str, Any]] = [{
         "@type": "cr:FileObject", "@id": "manifest.parquet", "name": "manifest.parquet",
@@ -117,9 +137,10 @@ def metadata(summary: ExportSummary) -> dict[str, Any]:
         "description": (f"{summary.n_documents} documents ({summary.n_chars} characters) from "
                         f"{summary.n_domains} domains, selected from a provenance ledger by the export "
                         f"policy '{policy.name}': {policy.describe()}."),
-        "url": "./",
-        "version": "1.0.0",
-        "identifier": f"sha256:{summary.manifest_sha256}",
+        **({"url": summary.url} if summary.url else {}),
+        "version": summary.version,
+        "identifier": f"urn:sha256:{summary.root_sha256}",
+        "sha256": summary.root_sha256,
         "license": license_urls or ["https://spdx.org/licenses/"],
         "creator": {"@type": "Person", "name": summary.creator},
         "datePublished": summary.ledger_as_of,
@@ -127,7 +148,8 @@ def metadata(summary: ExportSummary) -> dict[str, Any]:
         "inLanguage": [lang["language"] for lang in summary.languages],
         "keywords": ["provenance", "license", "consent", "AI training data", f"policy:{policy.name}"],
         "isLiveDataset": False,
-        "citeAs": f"provenance export, policy {policy.name}, manifest sha256 {summary.manifest_sha256}",
+        "citeAs": (f"provenance export, policy {policy.name}, version {summary.version}, root sha256 "
+                   f"{summary.root_sha256}"),
         "usageInfo": [{"@type": "CreativeWork", "name": f"Export policy {policy.name}",
                        "description": policy.describe(), "text": json.dumps(policy.spec(), sort_keys=True)},
                       {"@type": "CreativeWork", "name": "Attribution",
@@ -174,7 +196,7 @@ def metadata(summary: ExportSummary) -> dict[str, Any]:
         "recordSet": [
             {"@type": "cr:RecordSet", "@id": "documents", "name": "documents",
              "description": "One record per document, with its text and provenance.",
-             "key": {"@id": "documents/doc_id"},
+             "key": {"@id": "documents/id"},
              "field": _fields("documents", {"fileSet": {"@id": "data-files"}}, DATA_FIELDS)},
             {"@type": "cr:RecordSet", "@id": "manifest", "name": "manifest",
              "description": "The manifest: license, consent and evidence of every document.",
@@ -185,4 +207,4 @@ def metadata(summary: ExportSummary) -> dict[str, Any]:
 
 
 def render(summary: ExportSummary) -> str:
-    return json.dumps(metadata(summary), indent=2, ensure_ascii=False) + "\n"
+    return json_for_html(metadata(summary))

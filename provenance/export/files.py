@@ -7,10 +7,6 @@ ledger with the same policy is byte-identical, and its checksums mean something.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +24,6 @@ PARQUET_OPTIONS = {
     "use_dictionary": True,
     "write_statistics": True,
 }
-MARKERS = ("manifest.parquet", "croissant.json")
 
 
 def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
@@ -47,36 +42,3 @@ def checksums(root: Path) -> dict[str, str]:
     """Relative POSIX path -> sha256 of every file under ``root``, sorted by path."""
     return {p.relative_to(root).as_posix(): sha256_file(p)
             for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def is_export_dir(path: Path) -> bool:
-    """Whether ``path`` holds an earlier export (which a new export may replace)."""
-    return all((path / m).is_file() for m in MARKERS)
-
-
-@contextmanager
-def staged_directory(out: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
-    """A temporary directory beside ``out`` and a ``publish()`` that puts it in place of ``out``.
-
-    Without ``publish()`` (an error), the temporary directory is removed and ``out`` is untouched.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    published = False
-
-    def publish() -> None:
-        nonlocal published
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-        published = True
-
-    try:
-        yield tmp, publish
-    finally:
-        if not published:
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -4,10 +4,14 @@ One export holds the ledger's write lock from start to end, so it sees one consi
 
 1. the documents the policy clears go to a temporary table (the policy's SQL predicate over
    ``document_rights``), sorted by ``doc_id``;
-2. their text is read from the workspace shards and streamed into ``data/part-NNNNN.parquet``;
-3. ``manifest.parquet``, ``ATTRIBUTION.md``, ``croissant.json`` and ``README.md`` are written;
+2. their text is read from the workspace shards, re-hashed and compared with the ledger's
+   ``text_sha256`` (any difference refuses the export, naming the documents), and streamed into
+   ``data/train-NNNNN.parquet`` (Hugging Face's layout: ``id`` and ``text`` columns first);
+3. ``manifest.parquet`` (with each document's hash; the root hash is computed while it is written),
+   ``ATTRIBUTION.md``, ``croissant.json``, ``README.md`` and last the marker
+   ``provenance-export.json`` (every file's SHA-256 and the root hash) are written;
 4. the export and its members are recorded (``exports``, ``export_members``) and the directory is
-   moved into place in the same transaction.
+   moved into place (:mod:`provenance.outputs`) in the same transaction.
 
 Everything written depends only on the ledger and the policy: the same ledger and policy give
 byte-identical files, wherever they are written.
@@ -29,15 +33,19 @@ import pyarrow.compute as pc
 from provenance.errors import InputError
 from provenance.export import attribution, card, croissant
 from provenance.export.files import (CHARS_PER_FILE, ROW_GROUP_ROWS, ROWS_PER_FILE, checksums,
-                                     is_export_dir, parquet_writer, sha256_file, staged_directory)
+                                     parquet_writer, sha256_file)
+from provenance.export.escape import web_url
+from provenance.export.integrity import RootHash, write_marker
 from provenance.export.summary import ExportSummary, summarize
 from provenance.ids import utcnow
 from provenance.ledger import Ledger, LedgerMissingError, LedgerWriter
+from provenance.outputs import check_directory, staged_directory
 from provenance.policies import Policy, sync_license_classes
 
-TS = pa.timestamp("us")
+TS = pa.timestamp("us", tz="UTC")
+MISMATCH_SHOWN = 10  # doc_ids named in the message when texts differ from their hashes
 DATA_SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("url", pa.string()), ("domain", pa.string()), ("title", pa.string()),
+    ("id", pa.string()), ("url", pa.string()), ("domain", pa.string()), ("title", pa.string()),
     ("author", pa.string()), ("published", pa.string()), ("language", pa.string()),
     ("source_type", pa.string()), ("text", pa.string()), ("n_chars", pa.int64()),
     ("text_sha256", pa.string()), ("license", pa.string()), ("license_name", pa.string()),
@@ -69,20 +77,27 @@ class ExportResult:
     n_chars: int
     n_attribution: int
     manifest_sha256: str
+    root_sha256: str  # over the documents' (doc_id, text_sha256): see provenance.export.integrity
     files: dict[str, str]  # relative path -> sha256
     recorded: bool  # False when the same export was already recorded (nothing new in the ledger)
 
 
 def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str | None = None,
-                  progress: Callable[[int], None] | None = None) -> ExportResult:
-    """Export what ``policy`` clears into ``out_dir`` and record it in the ledger."""
+                  url: str | None = None, progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Export what ``policy`` clears into ``out_dir`` and record it in the ledger.
+
+    ``url``: where the dataset will be published (an http(s) URL, written into croissant.json).
+    """
+    if url is not None and web_url(url) is None:
+        raise ExportError(f"--url {url!r} is not an http(s) URL: give the address where the dataset "
+                          f"will be published, e.g. https://huggingface.co/datasets/ORG/NAME")
     out_dir = Path(out_dir).expanduser().resolve()
     _check_target(ledger, out_dir)
     with ledger.writer() as writer:
         sync_license_classes(writer)
         run = writer.start_run("export", {"policy": policy.spec(), "out": str(out_dir)})
         try:
-            result = _export(writer, policy, out_dir, run.run_id, creator, progress or (lambda n: None))
+            result = _export(writer, policy, out_dir, run.run_id, creator, url, progress or (lambda n: None))
         except BaseException:
             writer.finish_run(run, {}, status="failed")
             raise
@@ -95,17 +110,11 @@ def _check_target(ledger: Ledger, out: Path) -> None:
     if not ledger.workspace.exists():
         raise LedgerMissingError(f"there is no ledger in {ledger.workspace.root}: nothing to export. "
                                  f"Create one with `provenance import` or `provenance crawl`, or pass -w DIR.")
-    shards = ledger.workspace.shards_dir.resolve()
-    if out == shards or shards in out.parents or out == ledger.workspace.root.resolve():
-        raise ExportError(f"{out} is inside the workspace's shards (or is the workspace): choose another "
-                          f"directory, e.g. {ledger.workspace.exports_dir / 'my-export'}")
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_export_dir(out))):
-        raise ExportError(f"{out} exists and is not an earlier export: choose an empty or new directory "
-                          f"(an earlier export there would be replaced)")
+    check_directory(out, ledger.workspace)
 
 
 def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creator: str | None,
-            progress: Callable[[int], None]) -> ExportResult:
+            url: str | None, progress: Callable[[int], None]) -> ExportResult:
     relations = {r["name"] for r in writer.query(
         "SELECT view_name AS name FROM duckdb_views() UNION SELECT table_name FROM duckdb_tables()"
     ).to_pylist()}
@@ -116,19 +125,21 @@ def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creato
         "d.dup_cluster, d.parent_doc_id"))
     with writer.transaction():
         writer.execute(f"CREATE OR REPLACE TEMP TABLE {CLEARED} AS {sql}")
-        with staged_directory(out) as (tmp, publish):
-            files_of = _write_data(writer, tmp, progress)
+        with staged_directory(out, writer.workspace) as (tmp, publish):
+            files_of, arrow_bytes = _write_data(writer, tmp, progress)
             writer.con.register(FILES, files_of)
             try:
-                _write_manifest(writer, tmp / "manifest.parquet")
+                root_sha = _write_manifest(writer, tmp / "manifest.parquet")
                 manifest_sha = sha256_file(tmp / "manifest.parquet")
                 n_attr = attribution.write(writer, CLEARED, tmp / "ATTRIBUTION.md", policy)
                 summary = summarize(writer, CLEARED, policy, n_attribution=n_attr,
                                     data_files=_data_files(tmp), manifest_sha256=manifest_sha,
-                                    creator=creator)
-                (tmp / "croissant.json").write_text(croissant.render(summary), encoding="utf-8")
-                (tmp / "README.md").write_text(card.render(summary), encoding="utf-8")
-                files = checksums(tmp)
+                                    root_sha256=root_sha, creator=creator, url=url,
+                                    arrow_bytes=arrow_bytes)
+                _write_text(tmp / "croissant.json", croissant.render(summary))
+                _write_text(tmp / "README.md", card.render(summary))
+                files = write_marker(tmp, checksums(tmp), root_sha256=root_sha,
+                                     n_documents=summary.n_documents)
                 export_id = "exp-" + hashlib.sha256(
                     f"{policy.sha256()}\x1f{manifest_sha}\x1f{out}".encode()).hexdigest()[:20]
                 recorded = _record(writer, export_id, policy, out, run_id, summary, files)
@@ -137,7 +148,12 @@ def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creato
             publish()
         writer.execute(f"DROP TABLE IF EXISTS {CLEARED}")
     return ExportResult(export_id, policy.name, out, summary.n_documents, summary.n_chars, n_attr,
-                        manifest_sha, files, recorded)
+                        manifest_sha, root_sha, files, recorded)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
 
 
 def _unregister(writer: LedgerWriter, name: str) -> None:
@@ -170,48 +186,57 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _write_data(writer: LedgerWriter, root: Path, progress: Callable[[int], None]) -> pa.Table:
-    """Stream the cleared documents with their text into data files; returns doc_id -> file."""
+def _write_data(writer: LedgerWriter, root: Path, progress: Callable[[int], None]) -> tuple[pa.Table, int]:
+    """Stream the cleared documents with their text into data files; returns doc_id -> file and the
+    size of the rows in Arrow's memory format (Hugging Face's ``num_bytes``)."""
     (root / "data").mkdir()
     shards = _shard_list(writer)
     empty = pa.table({"doc_id": pa.array([], pa.string()), "file": pa.array([], pa.string())})
     if not shards:
-        return empty
+        return empty, 0
     files_sql = "[" + ", ".join(_quote(s) for s in shards) + "]"
     sql = f"""
-        SELECT c.doc_id, c.url, c.domain, c.title, c.author, c.published, c.language, c.source_type,
+        SELECT c.doc_id AS id, c.url, c.domain, c.title, c.author, c.published, c.language, c.source_type,
                t.text, c.n_chars, c.text_sha256, c.license, c.license_name, c.license_url,
                c.license_evidence, c.consent, c.consent_evidence, c.dup_cluster AS cluster,
-               c.parent_doc_id, c.fetched_at, c.run_id AS source_run_id
+               c.parent_doc_id, c.fetched_at, c.run_id AS source_run_id,
+               t.text IS NOT NULL AND t.actual_sha256 = c.text_sha256 AS _text_ok
         FROM {CLEARED} c
-        LEFT JOIN (SELECT doc_id, text_sha256, text
+        LEFT JOIN (SELECT doc_id, text_sha256, text, sha256(text) AS actual_sha256
                    FROM read_parquet({files_sql}, union_by_name = true)) t
           ON t.doc_id = c.doc_id AND t.text_sha256 = c.text_sha256
-        QUALIFY row_number() OVER (PARTITION BY c.doc_id ORDER BY t.text IS NULL) = 1
+        QUALIFY row_number() OVER (PARTITION BY c.doc_id ORDER BY _text_ok DESC, t.text IS NULL) = 1
         ORDER BY c.doc_id
     """
     ids: list[pa.Array] = []
     names: list[pa.Array] = []
-    state: dict[str, Any] = {"index": -1, "writer": None, "rows": 0, "chars": 0}
+    state: dict[str, Any] = {"index": -1, "writer": None, "rows": 0, "chars": 0, "bytes": 0}
+    missing: list[str] = []  # doc_ids whose text is not in the shard the ledger names
+    changed: list[str] = []  # doc_ids whose text no longer matches the ledger's text_sha256
+    n_missing = n_changed = 0
 
     def new_file() -> None:
         if state["writer"] is not None:
             state["writer"].close()
         state["index"] += 1
-        state["name"] = f"data/part-{state['index']:05d}.parquet"
+        state["name"] = f"data/train-{state['index']:05d}.parquet"
         state["writer"] = parquet_writer(root / state["name"], DATA_SCHEMA)
         state["rows"] = state["chars"] = 0
 
     try:
         reader = writer.con.sql(sql).to_arrow_reader(ROW_GROUP_ROWS)
         for batch in reader:
-            table = pa.Table.from_batches([batch]).cast(DATA_SCHEMA)
-            missing = table.filter(pc.is_null(table["text"]))
-            if missing.num_rows:
-                raise ExportError(
-                    f"the text of {missing.num_rows}+ cleared documents (e.g. {missing['doc_id'][0]}) is "
-                    f"not in the shard the ledger names for it: the workspace's shards/ do not match its "
-                    f"ledger. Restore them, then export again.")
+            raw = pa.Table.from_batches([batch])
+            bad = raw.filter(pc.invert(raw["_text_ok"]))
+            if bad.num_rows or n_missing or n_changed:
+                absent = bad.filter(pc.is_null(bad["text"]))["id"].to_pylist()
+                differ = bad.filter(pc.is_valid(bad["text"]))["id"].to_pylist()
+                n_missing, n_changed = n_missing + len(absent), n_changed + len(differ)
+                missing += absent[:MISMATCH_SHOWN - len(missing)]
+                changed += differ[:MISMATCH_SHOWN - len(changed)]
+                progress(raw.num_rows)
+                continue  # nothing more is written: the export will be refused
+            table = raw.drop_columns(["_text_ok"]).cast(DATA_SCHEMA)
             start = 0
             chars = table["n_chars"].to_pylist()
             while start < table.num_rows:
@@ -224,19 +249,38 @@ def _write_data(writer: LedgerWriter, root: Path, progress: Callable[[int], None
                     end += 1
                 part = table.slice(start, end - start)
                 state["writer"].write_table(part, row_group_size=ROW_GROUP_ROWS)
-                ids.append(part["doc_id"].combine_chunks())
+                state["bytes"] += part.nbytes
+                ids.append(part["id"].combine_chunks())
                 names.append(pa.array([state["name"]] * part.num_rows, pa.string()))
                 start = end
             progress(table.num_rows)
     finally:
         if state["writer"] is not None:
             state["writer"].close()
+    if n_changed:
+        raise ExportError(
+            f"the text of {n_changed} cleared document{'s' if n_changed > 1 else ''} no longer matches the "
+            f"text_sha256 the ledger recorded ({_listing(changed, n_changed)}): a shard was changed after "
+            f"the fact; nothing was exported. Run `provenance check`, restore the shards (or re-import "
+            f"those documents), then export again.")
+    if n_missing:
+        raise ExportError(
+            f"the text of {n_missing} cleared document{'s' if n_missing > 1 else ''} "
+            f"({_listing(missing, n_missing)}) is not in the shard the ledger names for it: the "
+            f"workspace's shards/ do not match its ledger. Restore them, then export again.")
     if not ids:
-        return empty
-    return pa.table({"doc_id": pa.concat_arrays(ids), "file": pa.concat_arrays(names)})
+        return empty, 0
+    return pa.table({"doc_id": pa.concat_arrays(ids), "file": pa.concat_arrays(names)}), state["bytes"]
 
 
-def _write_manifest(writer: LedgerWriter, path: Path) -> None:
+def _listing(shown: list[str], total: int) -> str:
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _write_manifest(writer: LedgerWriter, path: Path) -> str:
+    """Write the manifest (sorted by doc_id); returns the root hash over its documents."""
+    root = RootHash()
     reader = writer.con.sql(f"""
         SELECT c.doc_id, c.url, c.license, c.consent,
                concat_ws('; ', 'license: ' || coalesce(c.license_evidence, 'none found'),
@@ -249,7 +293,10 @@ def _write_manifest(writer: LedgerWriter, path: Path) -> None:
     """).to_arrow_reader(ROW_GROUP_ROWS)
     with parquet_writer(path, MANIFEST_SCHEMA) as out:
         for batch in reader:
-            out.write_table(pa.Table.from_batches([batch]).cast(MANIFEST_SCHEMA), row_group_size=ROW_GROUP_ROWS)
+            table = pa.Table.from_batches([batch]).cast(MANIFEST_SCHEMA)
+            root.update(table["doc_id"].to_pylist(), table["text_sha256"].to_pylist())
+            out.write_table(table, row_group_size=ROW_GROUP_ROWS)
+    return root.hexdigest()
 
 
 def _record(writer: LedgerWriter, export_id: str, policy: Policy, out: Path, run_id: str,

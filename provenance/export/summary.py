@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any
 
 from provenance.ledger import LedgerWriter
@@ -40,7 +41,11 @@ class ExportSummary:
     clusters: int  # exported documents that stand for a near-duplicate cluster
     data_files: list[tuple[str, str, int]]  # path, sha256, bytes
     manifest_sha256: str
+    root_sha256: str
     creator: str
+    version: str  # 1.N.0: N counts the earlier different exports of this policy (see versioning())
+    url: str | None  # where the dataset is published (export --url), else None
+    arrow_bytes: int  # size of the exported rows in Arrow's memory format
 
 
 def _rows(writer: LedgerWriter, sql: str) -> list[dict[str, Any]]:
@@ -48,12 +53,16 @@ def _rows(writer: LedgerWriter, sql: str) -> list[dict[str, Any]]:
 
 
 def _iso(value: Any) -> str | None:
-    return None if value is None else value.replace(microsecond=0).isoformat()
+    """ISO 8601 in UTC with its zone (``2026-03-01T12:00:00Z``); the ledger stores UTC times."""
+    if value is None:
+        return None
+    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def summarize(writer: LedgerWriter, cleared: str, policy: Policy, *, n_attribution: int,
-              data_files: list[tuple[str, str, int]], manifest_sha256: str,
-              creator: str | None) -> ExportSummary:
+              data_files: list[tuple[str, str, int]], manifest_sha256: str, root_sha256: str,
+              creator: str | None, url: str | None = None, arrow_bytes: int = 0) -> ExportSummary:
     totals = _rows(writer, f"""
         SELECT count(*) AS documents, CAST(coalesce(sum(n_chars), 0) AS BIGINT) AS chars,
                count(DISTINCT domain) AS domains, min(fetched_at) AS first_fetched,
@@ -116,8 +125,23 @@ def summarize(writer: LedgerWriter, cleared: str, policy: Policy, *, n_attributi
         clusters=totals["clusters"],
         data_files=data_files,
         manifest_sha256=manifest_sha256,
+        root_sha256=root_sha256,
         creator=creator or _user(),
+        version=versioning(writer, policy, manifest_sha256),
+        url=url,
+        arrow_bytes=arrow_bytes,
     )
+
+
+def versioning(writer: LedgerWriter, policy: Policy, manifest_sha256: str) -> str:
+    """``1.N.0``: N is the place of this content (its manifest's hash) among the different contents
+    exported under this policy's name, in the order they were first exported. The same content keeps
+    its version wherever and however often it is exported; new content gets the next one."""
+    seen = writer.query("""
+        SELECT manifest_sha256 FROM export_log WHERE policy = ?
+        GROUP BY manifest_sha256 ORDER BY min(created_at), manifest_sha256""", [policy.name]
+    ).column("manifest_sha256").to_pylist()
+    return f"1.{seen.index(manifest_sha256) if manifest_sha256 in seen else len(seen)}.0"
 
 
 def _user() -> str:
