@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from provenance.ledger import LedgerWriter
@@ -56,7 +56,7 @@ def _iso(value: Any) -> str | None:
     """ISO 8601 in UTC with its zone (``2026-03-01T12:00:00Z``); the ledger stores UTC times."""
     if value is None:
         return None
-    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
