@@ -152,7 +152,7 @@ def test_downloads_left_by_a_killed_run_are_removed_by_the_next(workspace, tmp_p
     try:
         assert holder.stdout.readline().strip() == "locked"
         with MediaServer(site) as server:
-            r = cli("-w", str(workspace.root), "transcribe", server.url("page.html"))
+            r = cli("-w", str(workspace.root), "transcribe", "--allow-private", server.url("page.html"))
     finally:
         holder.communicate("\n", timeout=30)
     assert r.code == 0 and "1 failed" in r.err, r.err

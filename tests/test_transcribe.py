@@ -128,7 +128,7 @@ def test_media_of_a_crawled_page_inherits_its_license(workspace, tmp_path, cli):
     with MediaServer(site) as server:
         page_url, media_url = server.url("talk.html"), server.url("talk.wav")
         page_id = add_page(workspace, page_url, [(media_url, None)])
-        r = cli(*ws_args(workspace), "transcribe", "--from-ledger")
+        r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger")
     assert r.code == 0, r.err
     assert "1 transcribed" in r.err
     [doc] = rows(workspace, "SELECT * FROM documents WHERE source_type = 'transcript'")
@@ -154,7 +154,7 @@ def test_media_of_a_crawled_page_inherits_its_license(workspace, tmp_path, cli):
     # the page opts out later: the next run relabels the transcript without transcribing again
     add_page(workspace, page_url, [(media_url, None)], consent="opted_out",
              consent_evidence='meta_robots=noai: <meta name="robots" content="noai">')
-    r = cli(*ws_args(workspace), "transcribe", "--from-ledger")
+    r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger")
     assert r.code == 0 and "1 already transcribed" in r.err and "changed license or consent" in r.err
     [doc] = rows(workspace, "SELECT * FROM documents WHERE source_type = 'transcript'")
     assert doc["consent"] == "opted_out"
@@ -173,7 +173,7 @@ def test_media_with_its_own_license_and_bad_media_in_one_batch(workspace, tmp_pa
                  (server.url("page.html"), None), (server.url("gone.mp3"), None)]
         media += [(server.url(p.name), None) for p in bad.values()]
         add_page(workspace, page, media)
-        r = cli(*ws_args(workspace), "transcribe", "--from-ledger")
+        r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger")
         assert r.code == 0, r.err
         assert "1 transcribed" in r.err and "7 failed" in r.err
         status = {row["media_url"].rsplit("/", 1)[-1]: row for row in
@@ -192,10 +192,10 @@ def test_media_with_its_own_license_and_bad_media_in_one_batch(workspace, tmp_pa
         assert doc["consent"] == "granted"
 
         # failed media are not retried unless asked; then they fail again with the same reasons
-        r = cli(*ws_args(workspace), "transcribe", "--from-ledger")
+        r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger")
         assert "7 failed earlier and skipped" in r.err and "0 transcribed" in r.err
         assert rows(workspace, "SELECT count(*) AS n FROM transcription_log") == [{"n": 8}]
-        r = cli(*ws_args(workspace), "transcribe", "--from-ledger", "--retry-failed")
+        r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger", "--retry-failed")
         assert r.code == 0 and "7 failed" in r.err and "1 already transcribed" in r.err
         assert rows(workspace, "SELECT count(*) AS n FROM transcription_log WHERE status = 'failed'") == [{"n": 14}]
 
@@ -245,7 +245,7 @@ def test_from_ledger_after_a_real_crawl_of_a_page_with_an_audio_element(workspac
         assert crawl.code == 0, crawl.err
         media = rows(workspace, "SELECT media_url, page_doc_id FROM media")
         assert server.url("speech.wav") in [m["media_url"] for m in media], media
-        r = cli(*ws_args(workspace), "transcribe", "--from-ledger")
+        r = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger")
     assert r.code == 0, r.err
     [page] = rows(workspace, "SELECT * FROM documents WHERE source_type = 'web'")
     [doc] = rows(workspace, "SELECT * FROM documents WHERE source_type = 'transcript'")
@@ -273,9 +273,9 @@ def test_limit_counts_only_media_still_to_do(workspace, tmp_path, cli):
     with MediaServer(site) as server:
         add_page(workspace, server.url("index.html"), [(server.url(bad["corrupt"].name), None),
                                                        (server.url(bad["empty"].name), None)])
-        first = cli(*ws_args(workspace), "transcribe", "--from-ledger", "--limit", "1")
-        second = cli(*ws_args(workspace), "transcribe", "--from-ledger", "--limit", "1")
-        third = cli(*ws_args(workspace), "transcribe", "--from-ledger", "--limit", "1")
+        first = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger", "--limit", "1")
+        second = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger", "--limit", "1")
+        third = cli(*ws_args(workspace), "transcribe", "--allow-private", "--from-ledger", "--limit", "1")
     assert "1 failed" in first.err and "1 failed" in second.err and "1 failed earlier" in second.err
     assert "0 transcribed" in third.err and "2 failed earlier" in third.err
     attempts = rows(workspace, "SELECT media_url FROM transcription_log ORDER BY media_url")

@@ -72,7 +72,7 @@ def inputs(tmp_path_factory):
 def transcribe(cli, root, media, server, *extra: str):
     args = [str(media / "jfk.flac"), str(media / "short.wav"), str(media / "short-copy.wav"),
             str(media / "empty.wav"), server.url("talk.wav")]
-    return cli("-w", str(root), "transcribe", *args, *SETTINGS, *extra)
+    return cli("-w", str(root), "transcribe", "--allow-private", *args, *SETTINGS, *extra)
 
 
 @pytest.mark.ray

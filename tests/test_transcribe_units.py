@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from provenance import net
 from provenance.records import ConsentSignal
 from transcribe.audio import SAMPLE_RATE, AudioError, decode_audio
 from transcribe.backend import Segment
-from transcribe.fetch import FetchError, Fetcher, media_type_problem
+from transcribe.fetch import FetchError, Fetcher, media_client, media_type_problem
 from transcribe.lineage import OwnLicense, Parent, inherit
 from transcribe.model import ModelError, bundled_model_dir, choose_runtime, resolve_model, weights_sha256
 from transcribe.quality import segment_flags, silence_problem, summarize
@@ -329,7 +330,7 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
     (site / "private").mkdir()
     (site / "private" / "x.flac").write_bytes(b"x")
     with MediaServer(site, robots="User-agent: *\nDisallow: /private/\n") as server:
-        fetcher = Fetcher(tmp_path / "tmp", max_bytes=10 << 20, timeout_s=10, user_agent="provenance/test")
+        fetcher = local_fetcher(tmp_path / "tmp", max_bytes=10 << 20, timeout_s=10)
         dl = fetcher.download(server.url("jfk.flac"))
         assert dl.sha256 == hashlib.sha256(FIXTURE.read_bytes()).hexdigest()
         assert dl.n_bytes == FIXTURE.stat().st_size and dl.status == 200 and dl.content_type == "audio/flac"
@@ -343,7 +344,7 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
         with pytest.raises(FetchError, match="robots.txt disallows") as exc:
             fetcher.download(server.url("private/x.flac"))
         assert exc.value.outcome == "skipped"
-        small = Fetcher(tmp_path / "tmp2", max_bytes=100_000, timeout_s=10, user_agent="provenance/test")
+        small = local_fetcher(tmp_path / "tmp2", max_bytes=100_000, timeout_s=10)
         with pytest.raises(FetchError, match="bytes announced"):
             small.download(server.url("jfk.flac"))
         with pytest.raises(FetchError, match="more than 100000 bytes"):
@@ -351,8 +352,14 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
         assert not list((tmp_path / "tmp2").glob("*"))  # the partial download was removed
 
 
+def local_fetcher(temp_dir: Path, *, max_bytes: int, timeout_s: float) -> Fetcher:
+    """A fetcher for the test servers on 127.0.0.1 (--allow-private), with the crawler's user agent."""
+    return Fetcher(temp_dir, media_client(user_agent=net.user_agent(), timeout_s=timeout_s, max_bytes=max_bytes,
+                                          allow_private=True))
+
+
 def test_unreadable_robots_txt_refuses_everything(tmp_path):
-    fetcher = Fetcher(tmp_path, max_bytes=1000, timeout_s=2, user_agent="provenance/test")
+    fetcher = local_fetcher(tmp_path, max_bytes=1000, timeout_s=2)
     with pytest.raises(FetchError, match="robots.txt unreadable"):
         fetcher.download("http://127.0.0.1:9/a.mp3")  # the discard port: connection refused
 

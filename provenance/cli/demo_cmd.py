@@ -79,7 +79,7 @@ def demo(ctx: click.Context) -> None:
 
         step("Transcribe the audio the crawl discovered (Whisper tiny.en, CPU int8)")
         _, tstats = transcribe_media(ledger, Request(from_ledger=True), resolve_model(None),
-                                     choose_runtime("cpu"), Settings())
+                                     choose_runtime("cpu"), Settings(allow_private=True))  # 127.0.0.1
         click.echo(f"   {tstats.done} transcribed, {tstats.skipped_done} already done, {tstats.failed} failed")
 
     step("Find near-duplicates")
