@@ -29,6 +29,9 @@ def _serve(conn: Connection) -> None:
     """Worker process loop: receive jobs, send ``('ok', analysis)`` or ``('error', message)``."""
     import trafilatura  # noqa: F401 - imported before the first page arrives, not while it waits
 
+    from provenance import licenses
+
+    licenses.preload()  # the license tables, likewise
     conn.send(("ready", None))  # a page's deadline counts from here, not from the process start
     while True:
         try:
