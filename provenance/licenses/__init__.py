@@ -331,12 +331,12 @@ def _spdx_info(entry_id: str, name: str, osi: bool, fsf: bool) -> LicenseInfo:
         family, attribution, share_alike = _OPEN_DATA[entry_id]
         return LicenseInfo(entry_id, name, family, version, True, attribution, share_alike, False, True)
     if entry_id.startswith("GFDL-"):
-        # With invariant sections (or without saying) the GFDL is not open; without them it is.
-        free = "no-invariants" in entry_id or not ("invariants" in entry_id)
+        # With invariant sections the GFDL is not open; without them (or unsaid: the plain ids) it is.
+        free = "no-invariants" in entry_id or "invariants" not in entry_id
         return LicenseInfo(entry_id, name, "gfdl", version, True, True, True, False, free)
     if osi or fsf:
-        family: Family = "osi" if osi else "fsf"
-        return LicenseInfo(entry_id, name, family, version, True, entry_id not in _NO_ATTRIBUTION,
+        kind: Family = "osi" if osi else "fsf"
+        return LicenseInfo(entry_id, name, kind, version, True, entry_id not in _NO_ATTRIBUTION,
                            bool(_COPYLEFT.match(entry_id)), False, True)
     return replace(_restrictive(entry_id, name, "other"), version=version)
 

@@ -79,7 +79,7 @@ def spdx_list() -> SpdxList:
 
 
 @cache
-def _licensing():  # type: ignore[no-untyped-def]
+def _licensing():  # noqa: ANN202 - a license_expression.Licensing
     from license_expression import LicenseSymbol, Licensing
 
     lst = spdx_list()
@@ -98,7 +98,7 @@ class Node:
 
     op: str
     key: str = ""  # the id (ID) or the exception (WITH)
-    args: tuple["Node", ...] = ()
+    args: tuple[Node, ...] = ()
 
 
 def parse(expression: str) -> Node:
@@ -119,7 +119,7 @@ def parse(expression: str) -> Node:
     if tree is None:
         raise ExpressionError("empty expression")
 
-    def walk(n) -> Node:  # type: ignore[no-untyped-def]
+    def walk(n) -> Node:
         if isinstance(n, LicenseWithExceptionSymbol):
             return Node("WITH", n.exception_symbol.key, (Node("ID", n.license_symbol.key),))
         if isinstance(n, LicenseSymbol):
