@@ -63,10 +63,10 @@ def demo(ctx: click.Context) -> None:
 
     step("Import a bring-your-own corpus (provenance/sample/corpus.jsonl)")
     sample = resources.files("provenance.sample") / "corpus.jsonl"
-    with resources.as_file(sample) as path, ledger.writer() as writer:
-        run = writer.start_run("import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True})
-        stats = import_tabular(writer, run.run_id, path, "jsonl", ColumnMap())
-        writer.finish_run(run, {"rows": stats.rows, "documents": stats.documents_new})
+    with resources.as_file(sample) as path:
+        run = ledger.start_run("import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True})
+        stats = import_tabular(ledger, run.run_id, path, "jsonl", ColumnMap())
+        ledger.finish_run(run, {"rows": stats.rows, "documents": stats.documents_new})
     click.echo(f"   {stats.rows} rows, {stats.documents_new} new or changed documents")
 
     site_root = resources.files("provenance.sample") / "site"
