@@ -98,7 +98,9 @@ def test_export_refuses_a_shard_whose_text_and_hash_column_changed(tmp_path):
 
 
 def test_root_hash_is_the_documented_recipe(good):
-    _, result = good
+    fx, result = good
+    counts = fx.ledger.query("SELECT counts FROM runs WHERE command = 'export'").column("counts")[0].as_py()
+    assert json.loads(counts)["root_sha256"] == result.root_sha256  # the ledger keeps it, for --root
     marker = json.loads((result.out_dir / EXPORT_MARKER).read_text())
     assert result.root_sha256 == marker["root_sha256"] == manual_root(result.out_dir / "manifest.parquet")
     assert result.root_sha256 in (result.out_dir / "README.md").read_text()
