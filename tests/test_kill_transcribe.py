@@ -22,16 +22,16 @@ import pytest
 
 from provenance.ledger import Ledger
 from provenance.workspace import Workspace
-from test_transcribe_units import SAMPLE_RATE, encode, jfk_samples
+from test_transcribe_units import SAMPLE_RATE, encode, speech_samples
 
 CLIP_S = 3.0
-OFFSETS_S = (0.0, 1.5, 3.0, 4.5, 6.0, 7.5)  # six different clips of the JFK fixture
+OFFSETS_S = (0.0, 1.5, 3.0, 4.5, 6.0, 7.5)  # six different clips of the speech fixture
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> list[Path]:
     media = tmp_path_factory.mktemp("clips")
-    samples = jfk_samples()
+    samples = speech_samples()
     return [encode(media / f"clip-{i}.wav", samples[int(o * SAMPLE_RATE): int((o + CLIP_S) * SAMPLE_RATE)])
             for i, o in enumerate(OFFSETS_S)]
 

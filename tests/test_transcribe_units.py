@@ -1,5 +1,5 @@
 """The transcription stage's parts without a model: decoding, downloads, lineage, flags, model
-resolution, WER. Media files are made at run time from tests/fixtures/audio/jfk.flac with PyAV;
+resolution, WER. Media files are made at run time from the generated speech fixture with PyAV;
 downloads go to a real HTTP server on 127.0.0.1.
 
 Helpers here (``clip``, ``encode``, ``bad_media``, ``MediaServer``) are used by test_transcribe.py.
@@ -29,15 +29,18 @@ from transcribe.quality import segment_flags, silence_problem, summarize
 from transcribe.rows import join_segments
 from transcribe.wer import normalize_words, word_error_rate
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audio" / "jfk.flac"
-JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you; "
-            "ask what you can do for your country.")
+# generated speech, stored once, in the demo site (provenance/sample/site/media/README.md says how)
+FIXTURE = Path(__file__).resolve().parent.parent / "provenance" / "sample" / "site" / "media" / "speech.flac"
+FIXTURE_SECONDS = 16.983  # its length (271,731 samples at 16 kHz)
+SPEECH_TEXT = ("Every document in this corpus carries a receipt. It says where the text came from, under which "
+               "license it was published, and whether the owner agreed to machine learning. When an owner "
+               "objects, we know exactly what to remove.")
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 # --- media makers --------------------------------------------------------------------------------
 
-def jfk_samples() -> np.ndarray:
+def speech_samples() -> np.ndarray:
     return decode_audio(FIXTURE, max_duration_s=60).samples
 
 
@@ -79,8 +82,8 @@ def encode(path: Path, samples: np.ndarray, fmt: str = "wav", codec: str = "pcm_
 
 def clip(path: Path, seconds: float = 4.0, fmt: str = "wav", codec: str = "pcm_s16le", rate: int = 16000,
          video: str | None = None) -> Path:
-    """The first ``seconds`` of the JFK fixture ("And so, my fellow Americans ...")."""
-    return encode(path, jfk_samples()[: int(seconds * SAMPLE_RATE)], fmt, codec, rate, video)
+    """The first ``seconds`` of the speech fixture ("Every document in this corpus ...")."""
+    return encode(path, speech_samples()[: int(seconds * SAMPLE_RATE)], fmt, codec, rate, video)
 
 
 def _wav_header(n_data_bytes: int) -> bytes:
@@ -168,7 +171,7 @@ class MediaServer:
 def test_wer_normalises_case_and_punctuation():
     assert normalize_words("Ask NOT, what your country's -- can do!") == ["ask", "not", "what", "your",
                                                                           "country's", "can", "do"]
-    assert word_error_rate(JFK_TEXT, JFK_TEXT.upper().replace(",", "").replace(";", ".")) == 0.0
+    assert word_error_rate(SPEECH_TEXT, SPEECH_TEXT.upper().replace(",", "").replace(";", ".")) == 0.0
     assert word_error_rate("a b c d", "a x c") == pytest.approx(0.5)  # one substitution, one deletion
     assert word_error_rate("a b", "a b c d") == pytest.approx(1.0)  # two insertions
     assert word_error_rate("", "") == 0.0 and word_error_rate("", "x") == 1.0
@@ -200,7 +203,7 @@ def test_decoding_matches_faster_whisper(tmp_path):
     ours = decode_audio(FIXTURE, max_duration_s=60)
     theirs = fw_decode(str(FIXTURE))
     assert ours.samples.shape == theirs.shape and np.array_equal(ours.samples, theirs)
-    assert ours.info.container == "flac" and ours.info.declared_duration_s == pytest.approx(11.0)
+    assert ours.info.container == "flac" and ours.info.declared_duration_s == pytest.approx(theirs.shape[0] / SAMPLE_RATE, abs=0.01)
 
 
 @pytest.mark.parametrize("kind,expected", [
@@ -246,7 +249,7 @@ def test_duration_limit_and_truncated_files(tmp_path):
 def test_silence_is_refused_and_speech_is_not(tmp_path):
     silent = decode_audio(bad_media(tmp_path)["silent"], max_duration_s=60)
     assert "silent" in (silence_problem(silent.samples) or "")
-    assert silence_problem(jfk_samples()) is None
+    assert silence_problem(speech_samples()) is None
 
 
 # --- quality flags and segment offsets -------------------------------------------------------------
@@ -325,13 +328,13 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "jfk.flac").write_bytes(FIXTURE.read_bytes())
+    (site / "speech.flac").write_bytes(FIXTURE.read_bytes())
     (site / "page.html").write_text("<html><body>hi</body></html>")
     (site / "private").mkdir()
     (site / "private" / "x.flac").write_bytes(b"x")
     with MediaServer(site, robots="User-agent: *\nDisallow: /private/\n") as server:
         fetcher = local_fetcher(tmp_path / "tmp", max_bytes=10 << 20, timeout_s=10)
-        dl = fetcher.download(server.url("jfk.flac"))
+        dl = fetcher.download(server.url("speech.flac"))
         assert dl.sha256 == hashlib.sha256(FIXTURE.read_bytes()).hexdigest()
         assert dl.n_bytes == FIXTURE.stat().st_size and dl.status == 200 and dl.content_type == "audio/flac"
         assert dl.path.read_bytes() == FIXTURE.read_bytes()
@@ -346,9 +349,9 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
         assert exc.value.outcome == "skipped"
         small = local_fetcher(tmp_path / "tmp2", max_bytes=100_000, timeout_s=10)
         with pytest.raises(FetchError, match="bytes announced"):
-            small.download(server.url("jfk.flac"))
+            small.download(server.url("speech.flac"))
         with pytest.raises(FetchError, match="more than 100000 bytes"):
-            small.download(server.url("stream/jfk.flac"))
+            small.download(server.url("stream/speech.flac"))
         assert not list((tmp_path / "tmp2").glob("*"))  # the partial download was removed
 
 
