@@ -184,3 +184,16 @@ def test_verify_refuses_a_directory_that_is_not_an_export(tmp_path, cli):
     assert out.code == 1 and "provenance-export.json" in out.err and "Traceback" not in out.err
     bad = cli("verify", str(tmp_path), "--root", "xyz")
     assert bad.code == 2
+
+
+def test_verify_needs_no_workspace_and_writes_nothing(good, tmp_path):
+    from conftest import run_process
+
+    _, result = good
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(result.out_dir, elsewhere / "copy")
+    before = sorted(p.relative_to(elsewhere).as_posix() for p in elsewhere.rglob("*"))
+    out = run_process("verify", "copy", cwd=elsewhere, env={"PROVENANCE_WORKSPACE": str(tmp_path / "none")})
+    assert out.code == 0 and out.out.startswith("OK:"), out.err
+    assert sorted(p.relative_to(elsewhere).as_posix() for p in elsewhere.rglob("*")) == before
+    assert not (tmp_path / "none").exists()
