@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -150,7 +150,7 @@ class Engine(Protocol):
     model: ModelInfo | None
     config: dict[str, Any]  # recorded in the run's configuration
 
-    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]: ...
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Generator[Attempt, None, None]: ...
 
     def close(self) -> None: ...
 
@@ -184,7 +184,7 @@ class LocalEngine:
             return self._loading.result() if self._loading is not None else self._load()
         return self._backend
 
-    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]:
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Generator[Attempt, None, None]:
         downloads = any(i.local_path is None for i in todo)
         temp_dir = self.scratch.open() if downloads else self.scratch.path
         fetcher = self.settings.fetcher(temp_dir)
