@@ -83,8 +83,7 @@ def demo(ctx: click.Context) -> None:
         click.echo(f"   {tstats.done} transcribed, {tstats.skipped_done} already done, {tstats.failed} failed")
 
     step("Find near-duplicates")
-    with ledger.writer() as writer:
-        dedup = run_dedup(writer, DedupOptions(workers=1))
+    dedup = run_dedup(ledger, DedupOptions(workers=1))
     click.echo(f"   {dedup.documents} documents, {dedup.clusters} clusters holding "
                f"{dedup.clustered_documents} documents")
 
