@@ -119,7 +119,7 @@ def test_cli_connects_to_an_existing_cluster_with_ray_address(local_ray, stored,
     got = result_of(ws)
     assert got["clusters"] == local_result["clusters"]
     config = Ledger(ws).query("SELECT config FROM runs WHERE command = 'dedup'").column("config")[0].as_py()
-    assert '"ray_address": "%s"' % local_ray in config and '"workers": 2' in config  # the cluster's CPUs
+    assert f'"ray_address": "{local_ray}"' in config and '"workers": 2' in config  # the cluster's CPUs
 
 
 def test_cli_starts_a_local_ray_without_an_address(stored, local_result, tmp_path):
