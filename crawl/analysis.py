@@ -90,26 +90,43 @@ def _parse_stopped(parser) -> str | None:
     return None
 
 
-def analyze(job: PageJob) -> PageAnalysis:
-    """Decode, parse once, then read licenses, metas and media, and extract the main text."""
+def _parse(job: PageJob):
+    """(encoding, lxml root) of a page, or (encoding, PageAnalysis with the error)."""
     from lxml import etree, html
-    from trafilatura import bare_extraction
 
     encoding, markup = decode_html(job.body, job.content_type)
     markup = _XML_DECL.sub("", markup, count=1)
     if not markup.strip():
-        return PageAnalysis(encoding=encoding, error="empty page", error_outcome="skipped")
+        return encoding, PageAnalysis(encoding=encoding, error="empty page", error_outcome="skipped")
     parser = _parser()
     try:
         root = html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as exc:
-        return PageAnalysis(encoding=encoding, error=f"unparseable HTML: {exc}")
+        return encoding, PageAnalysis(encoding=encoding, error=f"unparseable HTML: {exc}")
     stopped = _parse_stopped(parser)
     if stopped is not None:
-        return PageAnalysis(encoding=encoding, error=stopped)
+        return encoding, PageAnalysis(encoding=encoding, error=stopped)
+    return encoding, root
+
+
+def license_statements(job: PageJob) -> tuple[LicenseHit, ...]:
+    """The license statements of a page alone, read exactly as :func:`analyze` reads them."""
+    _, root = _parse(job)
+    if isinstance(root, PageAnalysis):
+        return ()
+    return tuple(find_licenses(root, base_of(root, job.url)))
+
+
+def analyze(job: PageJob) -> PageAnalysis:
+    """Decode, parse once, then read licenses, metas and media, and extract the main text."""
+    from trafilatura import bare_extraction
+
+    encoding, root = _parse(job)
+    if isinstance(root, PageAnalysis):
+        return root
     base = base_of(root, job.url)
     found_licenses = tuple(find_licenses(root, base))
-    metas = []
+    metas: list[tuple[str, str]] = []
     for meta in root.iter("meta"):
         name = (meta.get("name") or "").strip().lower()
         if name and meta.get("content") is not None and len(metas) < MAX_METAS:

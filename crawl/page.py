@@ -13,9 +13,9 @@ from datetime import datetime
 
 from crawl.analysis import PageAnalysis
 from crawl.domainfiles import DomainPolicy
+from crawl.licensing import decide
 from crawl.signals import SIGNAL_HEADERS, header_signals, meta_signals
 from provenance import consent as consent_mod
-from provenance import licenses
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef
 from provenance.store import PendingDocument
@@ -95,9 +95,9 @@ def build_document(page: FetchedPage, analysis: PageAnalysis, policy: DomainPoli
     when = page.fetched_at
     signals = page_signals(page, analysis, policy, agents, doc_id)
     findings = [LicenseFinding(url=page.url, source=h.source, raw_value=h.raw_value, license=h.license,
-                               observed_at=when, doc_id=doc_id, in_body=h.in_body)
+                               observed_at=when, doc_id=doc_id, in_body=h.in_body, scope=h.scope)
                 for h in analysis.licenses]
-    license_decision = licenses.choose(findings)
+    license_decision = decide(findings)
     consent = consent_mod.resolve_consent(signals, license=license_decision.license,
                                           training_agents=agents.training_among(signals))
     media = [MediaRef(media_url=m.url, page_doc_id=doc_id, page_url=page.url, discovered_at=when,

@@ -78,7 +78,8 @@ class LicenseFinding:
     license: str | None  # SPDX id (or LicenseRef-*), None when the value names no known license
     observed_at: datetime
     doc_id: str | None = None
-    in_body: bool = False  # a link inside the article body: evidence only, never the page license
+    in_body: bool = False  # not about the page's own content: evidence only, never the page license
+    scope: str = "content"  # what it is about: 'content', 'media', 'software' or 'subject'
 
 
 @dataclass(frozen=True, slots=True)
