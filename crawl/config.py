@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from provenance import net
 from provenance.errors import InputError
-from provenance.version import version
 
-ROBOTS_TOKEN = "provenance-crawler"
+ROBOTS_TOKEN = net.ROBOTS_TOKEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +62,7 @@ class CrawlSettings:
 
     @property
     def agent_string(self) -> str:
-        if self.user_agent:
-            return self.user_agent
-        contact = f"; +{self.contact}" if self.contact else ""
-        return (f"{self.robots_token}/{version()} (AI training corpus builder 'provenance'; "
-                f"obeys robots.txt for {self.robots_token}{contact})")
+        return self.user_agent or net.user_agent(self.contact, token=self.robots_token)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -29,6 +29,9 @@ def _serve(conn: Connection) -> None:
     """Worker process loop: receive jobs, send ``('ok', analysis)`` or ``('error', message)``."""
     import trafilatura  # noqa: F401 - imported before the first page arrives, not while it waits
 
+    from provenance import licenses
+
+    licenses.preload()  # the license tables, likewise
     conn.send(("ready", None))  # a page's deadline counts from here, not from the process start
     while True:
         try:
@@ -37,6 +40,7 @@ def _serve(conn: Connection) -> None:
             return
         if job is None:
             return
+        result: tuple[str, PageAnalysis | str]
         try:
             result = ("ok", analyze(job))
         except Exception as exc:  # noqa: BLE001 - reported as the page's error, the worker lives on
@@ -54,7 +58,8 @@ def _in_process(job: PageJob) -> PageAnalysis:
 class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="provenance-analysis")
+        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True,  # type: ignore[attr-defined]
+                                name="provenance-analysis")
         self.proc.start()
         child.close()
         self.jobs = 0
@@ -174,7 +179,7 @@ class AnalysisPool:
         broken = True
         try:
             worker.send(job, self.timeout_s)
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            loop.add_reader(fd, lambda: None if ready.done() else ready.set_result(None))
             try:
                 await asyncio.wait_for(ready, self.timeout_s)
             except TimeoutError:
@@ -223,7 +228,7 @@ class AnalysisPool:
             timeout = max(0.0, min(w.deadline for w, _ in busy.values()) - time.monotonic())
             ready = wait(list(busy), timeout=timeout)
             for conn in ready:
-                worker, key = busy.pop(conn)
+                worker, key = busy.pop(conn)  # type: ignore[call-overload]
                 result = worker.receive()
                 self._release(worker, broken=result.error is not None and "worker died" in result.error)
                 yield key, result

@@ -5,7 +5,10 @@ Files: ``<workspace>/index/minhash/<index_key>/part-<run_id>-<n>.parquet`` with 
 ``provenance.ids.normalized_text_hash``), ``n_shingles`` and ``signature`` (the hash values as
 little-endian bytes). A file is written to ``.tmp``, flushed to disk, renamed into place and only
 then registered in ``minhash_part_log`` (its own commit), so a registered part is always complete;
-an unregistered file (from a run killed in between) is deleted by the next run. Signatures live outside ``shards/`` so the ``corpus`` view never sees them.
+an unregistered file (from a run killed in between) is deleted by the next run. Parts are
+registered a few at a time in one short write each (:meth:`SignatureIndex.register`), so the
+ledger is never held while hashing. Signatures live outside ``shards/`` so the ``corpus`` view
+never sees them.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from dedup.params import SignatureParams
 from provenance.ids import utcnow
 
 if TYPE_CHECKING:  # workers import this module for SignatureBatch; they never open the ledger
-    from provenance.ledger import LedgerWriter
+    from provenance.ledger import Ledger
 
 INDEX_DIR = "index/minhash"
+PART_SCHEMA = pa.schema([("part", pa.string()), ("index_key", pa.string()), ("n_rows", pa.int64()),
+                         ("n_bytes", pa.int64()), ("created_at", pa.timestamp("us")), ("run_id", pa.string())])
 
 
 @dataclass(frozen=True)
@@ -76,35 +81,40 @@ def _signature_matrix(column: pa.Array | pa.ChunkedArray, params: SignatureParam
 
 
 class SignatureIndex:
-    """The stored signatures of one parameter set, read and extended through a ledger writer."""
+    """The stored signatures of one parameter set, read through the ledger and extended with short
+    writes."""
 
-    def __init__(self, writer: LedgerWriter, params: SignatureParams):
-        self.writer = writer
+    def __init__(self, ledger: Ledger, params: SignatureParams):
+        self.ledger = ledger
+        self.workspace = ledger.workspace
         self.params = params
         self.key = params.key()
-        self.directory = writer.workspace.root / INDEX_DIR / self.key
+        self.directory = self.workspace.root / INDEX_DIR / self.key
 
     def parts(self) -> list[str]:
         """Registered part files (relative paths), oldest first."""
-        rows = self.writer.query(
+        rows = self.ledger.query(
             "SELECT part FROM minhash_part_log WHERE index_key = ? ORDER BY created_at, part", [self.key]
         ).column("part").to_pylist()
         return rows
 
     def sweep(self) -> list[Path]:
-        """Delete files of this index that no ledger row registers (left by an interrupted run)."""
+        """Delete files of this index that no ledger row registers (left by an interrupted run),
+        except those of a run that is still running."""
         if not self.directory.exists():
             return []
         registered = set(self.parts())
+        running = self.ledger.query("SELECT run_id FROM run_log WHERE status = 'running'").column("run_id").to_pylist()
+        live = tuple(f"part-{run_id}-" for run_id in running)  # parts of a live run: not registered yet
         removed = []
         for path in sorted(self.directory.iterdir()):
-            if path.is_file() and self.writer.workspace.relative(path) not in registered:
+            if path.is_file() and not path.name.startswith(live) and self.workspace.relative(path) not in registered:
                 path.unlink()
                 removed.append(path)
         return removed
 
     def _readable_parts(self) -> list[Path]:
-        return [p for p in (self.writer.workspace.absolute(rel) for rel in self.parts()) if p.exists()]
+        return [p for p in (self.workspace.absolute(rel) for rel in self.parts()) if p.exists()]
 
     def stored_keys(self) -> pa.Table:
         """``(doc_id, text_sha256)`` of every stored signature."""
@@ -113,8 +123,9 @@ class SignatureIndex:
             return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string())})
         return pa.concat_tables(tables)
 
-    def add(self, batch: SignatureBatch, run_id: str, number: int) -> str:
-        """Write one part file and register it (its own commit: a killed run keeps finished parts)."""
+    def write(self, batch: SignatureBatch, run_id: str, number: int) -> dict:
+        """Write one part file, complete on disk; returns its ``minhash_part_log`` row, for
+        :meth:`register` (until then the next run's sweep deletes it)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"part-{run_id}-{number:05d}.parquet"
         tmp = final.with_name(final.name + ".tmp")
@@ -122,13 +133,16 @@ class SignatureIndex:
         _fsync(tmp)  # complete on disk before the name and the ledger row can point at it
         os.replace(tmp, final)
         _fsync(self.directory)
-        rel = self.writer.workspace.relative(final)
-        self.writer.append_rows("minhash_part_log", pa.table({
-            "part": [rel], "index_key": [self.key], "n_rows": pa.array([len(batch)], pa.int64()),
-            "n_bytes": pa.array([final.stat().st_size], pa.int64()), "created_at": [utcnow()],
-            "run_id": [run_id],
-        }))
-        return rel
+        return {"part": self.workspace.relative(final), "index_key": self.key, "n_rows": len(batch),
+                "n_bytes": final.stat().st_size, "created_at": utcnow(), "run_id": run_id}
+
+    def register(self, rows: list[dict]) -> None:
+        """Register written parts in one short write (a killed run keeps the registered ones)."""
+        if not rows:
+            return
+        table = pa.Table.from_pylist(rows, schema=PART_SCHEMA)
+        with self.ledger.writer() as w:
+            w.append_rows("minhash_part_log", table)
 
     def load(self, doc_ids: pa.Array, text_sha256: pa.Array) -> LoadedSignatures:
         """The stored signatures of these documents' current texts, aligned with ``doc_ids``.

@@ -15,13 +15,21 @@ Stages (each a pure function over Arrow/numpy, see the modules named):
 6. ledger: ``cluster_log`` rows only for documents whose assignment changed, in one transaction
    with the run's parameters.
 
+The ledger is read through short read-only connections and written in a few short writes (the
+run's start, part registrations a few at a time, the final commit), so readers are never locked
+out for long and nothing is held while hashing.
+
 Incremental by construction: stored signatures are reused, and the clusters of all current
 documents are recomputed from them (cheap next to hashing), so a run after new documents arrive
-gives exactly the clusters a run from scratch would, and a run with nothing new writes no rows.
+gives exactly the clusters a run from scratch would. A run whose input (every document's id,
+current text, license, consent and first fetch, and the parameters) has the fingerprint of the
+last finished run's skips straight to recording itself: nothing new costs one aggregate query.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -30,17 +38,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.clusters import ClusterAssignment, Rights, assign, components
-from dedup.engine import DEFAULT_BATCH_SIZE, Engine, LocalEngine, make_engine, plan_tasks
+from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
 from dedup.index import SignatureIndex, missing
 from dedup.lsh import MAX_BUCKET
 from dedup.minhash import estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
 from provenance.ids import utcnow
-from provenance.ledger import LedgerWriter
+from provenance.ledger import Ledger
 from provenance.records import Run
 
 NO_LONGER = "no longer a duplicate of another document"
 _SIM_DIGITS = 6
+REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one short write each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,8 @@ class DedupSummary:
     bands: int
     rows: int
     index_key: str
+    input_fingerprint: str = ""  # equal in the next run: nothing to recompute
+    unchanged: bool = False  # this run found the input of the last finished run and skipped the work
 
     def counts(self) -> dict:
         out = asdict(self)
@@ -129,46 +140,82 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
     return ClusterResult(assignments, len(exact_left), len(pairs), np.stack([left, right], axis=1))
 
 
-def _load_documents(writer: LedgerWriter) -> pa.Table:
+_DOCUMENTS_SQL = """
+    SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, f.first_fetched_at
+    FROM documents d
+    JOIN (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at
+          FROM document_log GROUP BY doc_id, text_sha256) f USING (doc_id, text_sha256)
+"""
+
+
+def _load_documents(ledger: Ledger) -> pa.Table:
     """The latest state of every document, sorted by doc_id, with ``first_fetched_at``: when its
     current text was first fetched (a re-crawl of the same text must not make a copy look newer)."""
-    return writer.query("""
-        SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, f.first_fetched_at
-        FROM documents d
-        JOIN (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at
-              FROM document_log GROUP BY doc_id, text_sha256) f USING (doc_id, text_sha256)
-        ORDER BY d.doc_id
-    """)
+    return ledger.query(_DOCUMENTS_SQL + " ORDER BY d.doc_id")
 
 
-def _changed_rows(writer: LedgerWriter, assignments: list[ClusterAssignment], run_id: str) -> pa.Table:
-    """``cluster_log`` rows for documents whose current assignment differs from the desired one."""
-    current = {
-        r["doc_id"]: (r["dup_cluster"], r["is_canonical"],
-                      None if r["similarity"] is None else round(r["similarity"], _SIM_DIGITS), r["reason"])
-        for r in writer.query("SELECT doc_id, dup_cluster, is_canonical, similarity, reason FROM clusters").to_pylist()
-    }
-    wanted = {a.doc_id: (a.dup_cluster, a.is_canonical, round(a.similarity, _SIM_DIGITS), a.reason) for a in assignments}
-    for doc_id, state in current.items():
-        if doc_id not in wanted and state[0] is not None:
-            wanted[doc_id] = (None, True, None, NO_LONGER)
-    changed = sorted(d for d, state in wanted.items() if current.get(d) != state)
-    now = utcnow()
-    return pa.table({
-        "doc_id": pa.array(changed, pa.string()),
-        "dup_cluster": pa.array([wanted[d][0] for d in changed], pa.string()),
-        "is_canonical": pa.array([wanted[d][1] for d in changed], pa.bool_()),
-        "similarity": pa.array([wanted[d][2] for d in changed], pa.float64()),
-        "reason": pa.array([wanted[d][3] for d in changed], pa.string()),
-        "assigned_at": pa.array([now] * len(changed), pa.timestamp("us")),
-        "run_id": pa.array([run_id] * len(changed), pa.string()),
+def input_fingerprint(ledger: Ledger, options: DedupOptions, lsh: LshParams) -> str:
+    """A fingerprint of everything the clusters depend on: the documents' ids, current texts,
+    licenses, consents and first fetches (one aggregate in the ledger), and the parameters."""
+    row = ledger.query(f"""
+        SELECT count(*) AS n, coalesce(bit_xor(hash(doc_id, text_sha256, license, consent, first_fetched_at)), 0) AS h
+        FROM ({_DOCUMENTS_SQL})
+    """).to_pylist()[0]
+    return (f"{row['n']}:{row['h']:016x}:{options.signature_params().key()}:{lsh.threshold}:"
+            f"{lsh.bands}x{lsh.rows}:{options.max_bucket}")
+
+
+def _last_fingerprint(ledger: Ledger) -> str | None:
+    rows = ledger.query("SELECT counts FROM run_log WHERE command = 'dedup' AND status = 'finished' "
+                        "ORDER BY finished_at DESC LIMIT 1").column("counts").to_pylist()
+    if not rows or not rows[0]:
+        return None
+    return json.loads(rows[0]).get("input_fingerprint")
+
+
+def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Null-aware equality: equal values, or both null."""
+    return pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b))).fill_null(False)
+
+
+def _changed_rows(ledger: Ledger, assignments: list[ClusterAssignment], run_id: str) -> pa.Table:
+    """``cluster_log`` rows for documents whose current assignment differs from the desired one
+    (a hash join of the desired rows with the ``clusters`` view, in Arrow)."""
+    wanted = pa.table({
+        "doc_id": pa.array([a.doc_id for a in assignments], pa.string()),
+        "dup_cluster": pa.array([a.dup_cluster for a in assignments], pa.string()),
+        "is_canonical": pa.array([a.is_canonical for a in assignments], pa.bool_()),
+        "similarity": pa.array([round(a.similarity, _SIM_DIGITS) for a in assignments], pa.float64()),
+        "reason": pa.array([a.reason for a in assignments], pa.string()),
     })
+    current = ledger.query("SELECT doc_id, dup_cluster AS c_cluster, is_canonical AS c_canonical, "
+                           "similarity AS c_similarity, reason AS c_reason FROM clusters")
+    both = wanted.join(current, "doc_id", join_type="full outer")
+    wanted_here = pc.is_valid(both.column("reason"))
+    # a document that was in a cluster and is in none now: one row saying so
+    leaves = pc.and_(pc.invert(wanted_here), pc.is_valid(both.column("c_cluster")))
+    desired = {
+        "dup_cluster": both.column("dup_cluster"),
+        "is_canonical": pc.if_else(wanted_here, both.column("is_canonical"), True),
+        "similarity": both.column("similarity"),
+        "reason": pc.if_else(wanted_here, both.column("reason"), NO_LONGER),
+    }
+    same = pc.and_(pc.and_(_same(desired["dup_cluster"], both.column("c_cluster")),
+                           _same(desired["is_canonical"], both.column("c_canonical"))),
+                   pc.and_(_same(desired["similarity"], both.column("c_similarity")),
+                           _same(desired["reason"], both.column("c_reason"))))
+    keep = pc.and_(pc.or_(wanted_here, leaves), pc.invert(same))
+    changed = pa.table({"doc_id": both.column("doc_id"), **desired}).filter(keep).sort_by("doc_id")
+    now = utcnow()
+    n = changed.num_rows
+    return changed.append_column("assigned_at", pa.array([now] * n, pa.timestamp("us"))).append_column(
+        "run_id", pa.array([run_id] * n, pa.string()))
 
 
-def run_dedup(writer: LedgerWriter, options: DedupOptions = DedupOptions(),
+def run_dedup(ledger: Ledger, options: DedupOptions = DedupOptions(),
               progress: Callable[[int], None] | None = None,
               on_plan: Callable[[int], None] | None = None) -> DedupSummary:
-    """Run dedup on the workspace of ``writer`` (held for the whole run) and record it as a run.
+    """Run dedup on the workspace of ``ledger`` and record it as a run (short writes only).
 
     ``on_plan(n)`` is told how many texts need signatures before hashing starts; ``progress(k)``
     after each batch of ``k`` is stored.
@@ -179,32 +226,56 @@ def run_dedup(writer: LedgerWriter, options: DedupOptions = DedupOptions(),
     with engine:  # starts or connects to what the engine runs on (a local Ray, a cluster)
         config = {**asdict(options), "workers": engine.workers, "index_key": params.key(),
                   "bands": lsh.bands, "rows": lsh.rows, "lsh_weights": list(lsh.weights)}
-        run = writer.start_run("dedup", config)
+        run = ledger.start_run("dedup", config)
         try:
-            return _run(writer, run, options, params, lsh, engine, progress, on_plan)
+            return _run(ledger, run, options, params, lsh, engine, progress, on_plan)
         except BaseException:
-            writer.finish_run(run, {}, status="failed")
+            ledger.finish_run(run, {}, status="failed")
             raise
 
 
-def _run(writer: LedgerWriter, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
+def _run(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
          engine: Engine, progress: Callable[[int], None] | None,
          on_plan: Callable[[int], None] | None) -> DedupSummary:
     run_id = run.run_id
-    docs = _load_documents(writer)
-    index = SignatureIndex(writer, params)
+    others = ledger.query("SELECT run_id FROM run_log WHERE command = 'dedup' AND status = 'running' AND run_id <> ?",
+                          [run_id]).column("run_id").to_pylist()
+    if others:
+        raise DedupError(f"another dedup run ({others[0]}) is in progress on this workspace; wait for it to "
+                         f"finish (or stop it), then run dedup again")
+    index = SignatureIndex(ledger, params)
     index.sweep()
+    fingerprint = input_fingerprint(ledger, options, lsh)
+    if fingerprint == _last_fingerprint(ledger):
+        if on_plan:
+            on_plan(0)
+        n_docs = int(fingerprint.split(":", 1)[0])
+        summary = DedupSummary(run_id=run_id, documents=n_docs, new_signatures=0, reused_signatures=n_docs,
+                               exact_duplicates=0, candidate_edges=0, clusters=0, clustered_documents=0,
+                               rows_written=0, bands=lsh.bands, rows=lsh.rows, index_key=params.key(),
+                               input_fingerprint=fingerprint, unchanged=True)
+        _commit(ledger, run, options, params, lsh, engine, summary, None)
+        return summary
+    docs = _load_documents(ledger)
     todo = missing(docs.column("doc_id"), docs.column("text_sha256"), index.stored_keys())
     if on_plan:
         on_plan(len(todo))
     if len(todo):
         picked = docs.take(pa.array(todo, pa.int64()))
-        tasks = plan_tasks(writer.workspace, picked.column("doc_id").combine_chunks(),
+        tasks = plan_tasks(ledger.workspace, picked.column("doc_id").combine_chunks(),
                            picked.column("shard").combine_chunks(), picked.column("text_sha256").combine_chunks())
+        del picked
+        written: list[dict] = []
+        last = time.monotonic()
         for number, batch in enumerate(engine.signatures(tasks, params)):
-            index.add(batch, run_id, number)
+            written.append(index.write(batch, run_id, number))
             if progress:
                 progress(len(batch))
+            if time.monotonic() - last >= REGISTER_EVERY_S:
+                index.register(written)
+                written, last = [], time.monotonic()
+        index.register(written)
+        del tasks
 
     pa.default_memory_pool().release_unused()
     loaded = index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks())
@@ -213,21 +284,28 @@ def _run(writer: LedgerWriter, run: Run, options: DedupOptions, params: Signatur
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     result = cluster_documents(docs.select(["doc_id", "consent", "license", "first_fetched_at"]), loaded.norm_sha256,
                                loaded.n_shingles, loaded.signatures, lsh, options.max_bucket, engine.similar_pairs)
-    rows = _changed_rows(writer, result.assignments, run_id)
+    rows = _changed_rows(ledger, result.assignments, run_id)
     n_clusters = len({a.dup_cluster for a in result.assignments})
     summary = DedupSummary(
         run_id=run_id, documents=docs.num_rows, new_signatures=len(todo),
         reused_signatures=docs.num_rows - len(todo), exact_duplicates=result.exact_duplicates,
         candidate_edges=result.candidate_edges, clusters=n_clusters,
         clustered_documents=len(result.assignments), rows_written=rows.num_rows,
-        bands=lsh.bands, rows=lsh.rows, index_key=params.key(),
+        bands=lsh.bands, rows=lsh.rows, index_key=params.key(), input_fingerprint=fingerprint,
     )
-    with writer.transaction():
-        if rows.num_rows:
+    _commit(ledger, run, options, params, lsh, engine, summary, rows)
+    return summary
+
+
+def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
+            engine: Engine, summary: DedupSummary, rows: pa.Table | None) -> None:
+    """The run's one result write: changed cluster rows, its parameters, and its end."""
+    with ledger.writer() as writer, writer.transaction():
+        if rows is not None and rows.num_rows:
             seq = writer.query("SELECT nextval('cluster_seq') AS seq FROM range(?)", [rows.num_rows]).column("seq")
             writer.append_rows("cluster_log", rows.add_column(0, "seq", seq.cast(pa.int64())))
         writer.append_rows("dedup_param_log", pa.table({
-            "run_id": [run_id], "index_key": [params.key()], "scheme": [params.scheme], "hash": [params.hash],
+            "run_id": [run.run_id], "index_key": [params.key()], "scheme": [params.scheme], "hash": [params.hash],
             "tokenizer": [params.tokenizer], "seed": pa.array([params.seed], pa.int64()),
             "num_perm": pa.array([params.num_perm], pa.int32()), "ngram": pa.array([params.ngram], pa.int32()),
             "threshold": [lsh.threshold], "bands": pa.array([lsh.bands], pa.int32()),
@@ -237,4 +315,3 @@ def _run(writer: LedgerWriter, run: Run, options: DedupOptions, params: Signatur
             "created_at": pa.array([utcnow()], pa.timestamp("us")),
         }))
         writer.finish_run(run, summary.counts())
-    return summary

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
-from provenance.records import Document
+from provenance.records import Consent, Document
 
 WORDS = """
 the of and to in a is that for it as was with be by on not he this are or his from at which but
@@ -53,7 +53,7 @@ garden river bread starter yeast harbour bridge railway village forest meadow la
 LICENSES: tuple[str | None, ...] = (
     "CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "CC-BY-NC-4.0", "LicenseRef-all-rights-reserved", None, None, None,
 )
-CONSENTS: tuple[str, ...] = ("granted", "unspecified", "unspecified", "opted_out")
+CONSENTS: tuple[Consent, ...] = ("granted", "unspecified", "unspecified", "opted_out")
 EPOCH = datetime(2026, 1, 1)
 
 
@@ -62,7 +62,7 @@ class SyntheticDoc:
     url: str
     text: str
     license: str | None
-    consent: str
+    consent: Consent
     fetched_at: datetime
     source: int | None = None  # index of the document this one copies, None for an original
     edit_rate: float | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,6 +35,7 @@ from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFind
 from provenance.workspace import Workspace
 
 LOCK_WAIT_S = 10.0
+STAGE_LOCK_WAIT_S = 600.0  # a stage's short commits wait this long for readers to finish
 EMPTY_SHARD = "shards/_empty.parquet"
 VERSIONED_PACKAGES = (
     "provenance", "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
@@ -422,10 +424,10 @@ class LedgerWriter:
         with self.transaction():
             return WriteResult(
                 documents=self.append_documents(records_to_arrow(documents, DOCUMENT_SCHEMA), run_id),
-                fetches=self._append_set(FETCHES, records_to_arrow(fetches, FETCH_SCHEMA), run_id),
-                signals=self._append_set(SIGNALS, records_to_arrow(signals, SIGNAL_SCHEMA), run_id),
-                licenses=self._append_set(LICENSES, records_to_arrow(licenses, LICENSE_SCHEMA), run_id),
-                media=self._append_set(MEDIA, records_to_arrow(media, MEDIA_SCHEMA), run_id),
+                fetches=self.append_set(FETCHES, records_to_arrow(fetches, FETCH_SCHEMA), run_id),
+                signals=self.append_set(SIGNALS, records_to_arrow(signals, SIGNAL_SCHEMA), run_id),
+                licenses=self.append_set(LICENSES, records_to_arrow(licenses, LICENSE_SCHEMA), run_id),
+                media=self.append_set(MEDIA, records_to_arrow(media, MEDIA_SCHEMA), run_id),
             )
 
     def append_documents(self, batch: pa.Table, run_id: str) -> int:
@@ -504,36 +506,41 @@ class LedgerWriter:
         return [r[0] for r in rows]
 
     def _fold_documents(self, mark: int) -> None:
+        """Documents whose latest observation is among the new log rows get it as their state
+        (their cluster columns carried over); an older observation only goes to history."""
         cols = self._state_columns()
         has_revocations = self.con.execute("SELECT EXISTS (SELECT 1 FROM revocation_log)").fetchall()[0][0]
         revoked = "FALSE"
         if has_revocations:
             revoked = f"EXISTS (SELECT 1 FROM revocation_log rv WHERE {_REVOKES.format(d='n')})"
+        _exec(self.con, "DROP TABLE IF EXISTS _doc_news")
         _exec(self.con, f"""
-            INSERT INTO document_state ({", ".join(cols)}, cluster_consent, revoked_direct, revoked)
-            SELECT {", ".join(f"n.{c}" for c in cols)}, n.consent, n._rv, n._rv
+            CREATE TEMP TABLE _doc_news AS
+            SELECT n.*, {revoked} AS _rv, s.doc_id IS NOT NULL AS _existed,
+                   s.cluster_seq, s.cluster_assigned_at, s.cluster_run_id, s.dup_cluster, s.is_canonical,
+                   s.dup_similarity, s.dup_reason
             FROM (
-                SELECT *, {revoked} AS _rv FROM (
-                    SELECT * FROM document_log WHERE rowid >= ?
-                    QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY fetched_at DESC, seq DESC) = 1
-                ) n
+                SELECT * FROM document_log WHERE rowid >= ?
+                QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY fetched_at DESC, seq DESC) = 1
             ) n
             LEFT JOIN document_state s ON s.doc_id = n.doc_id
             WHERE s.doc_id IS NULL OR n.fetched_at > s.fetched_at OR (n.fetched_at = s.fetched_at AND n.seq > s.seq)
-            ON CONFLICT (doc_id) DO UPDATE SET
-                {", ".join(f"{c} = excluded.{c}" for c in cols if c != "doc_id")},
-                revoked_direct = excluded.revoked_direct,
-                cluster_consent = CASE WHEN document_state.dup_cluster IS NULL THEN excluded.consent
-                                       ELSE document_state.cluster_consent END,
-                revoked = CASE WHEN document_state.dup_cluster IS NULL THEN excluded.revoked_direct
-                               ELSE document_state.revoked END
         """, [mark])
-        # clusters whose members changed: their consent and revocation are recomputed
-        self._refresh_clusters(f"""
-            SELECT DISTINCT s.dup_cluster FROM document_state s
-            SEMI JOIN (SELECT doc_id FROM document_log WHERE rowid >= {int(mark)}) n ON n.doc_id = s.doc_id
-            WHERE s.dup_cluster IS NOT NULL
-        """)
+        try:
+            if self.con.execute("SELECT bool_or(_existed) FROM _doc_news").fetchall()[0][0]:
+                _exec(self.con, "DELETE FROM document_state WHERE doc_id IN (SELECT doc_id FROM _doc_news WHERE _existed)")
+            carried = ("cluster_seq", "cluster_assigned_at", "cluster_run_id", "dup_cluster", "dup_similarity", "dup_reason")
+            _exec(self.con, f"""
+                INSERT INTO document_state ({", ".join(cols)}, {", ".join(carried)}, is_canonical,
+                                            cluster_consent, revoked_direct, revoked)
+                SELECT {", ".join(cols)}, {", ".join(carried)}, coalesce(is_canonical, TRUE),
+                       consent, _rv, _rv
+                FROM _doc_news
+            """)
+            # clusters whose members changed: their consent and revocation are recomputed
+            self._refresh_clusters("SELECT DISTINCT dup_cluster FROM _doc_news WHERE dup_cluster IS NOT NULL")
+        finally:
+            _exec(self.con, "DROP TABLE IF EXISTS _doc_news")
 
     def _fold_clusters(self, mark: int) -> None:
         _exec(self.con, "DROP TABLE IF EXISTS _cluster_news")
@@ -601,7 +608,8 @@ class LedgerWriter:
         finally:
             _exec(self.con, "DROP TABLE IF EXISTS _touched_clusters")
 
-    def _append_set(self, spec: _SetTable, batch: pa.Table, run_id: str) -> int:
+    def append_set(self, spec: _SetTable, batch: pa.Table, run_id: str) -> int:
+        """Append rows of a set log (FETCHES, SIGNALS, LICENSES, MEDIA); returns how many were new."""
         if batch.num_rows == 0:
             return 0
         batch = batch.select(spec.schema.names).cast(spec.schema)
@@ -680,6 +688,26 @@ class LedgerWriter:
             _unregister(self.con, "_pairs")
         return {(r[0], r[1]): r[2] for r in rows}
 
+    def stored_text_shards(self, pairs: pa.Table) -> pa.Table:
+        """For (doc_id, text_sha256) pairs, the shard that already holds that text (Arrow:
+        doc_id, text_sha256, shard; only pairs found). Only documents already known are looked
+        up in the history."""
+        if pairs.num_rows == 0:
+            return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string()),
+                             "shard": pa.array([], pa.string())})
+        self.con.register("_pairs", pairs)
+        try:
+            return self.con.sql("""
+                WITH known AS (
+                    SELECT p.doc_id, p.text_sha256 FROM _pairs p SEMI JOIN document_state s ON s.doc_id = p.doc_id
+                )
+                SELECT d.doc_id, d.text_sha256, min(d.shard) AS shard
+                FROM document_log d JOIN known p ON p.doc_id = d.doc_id AND p.text_sha256 = d.text_sha256
+                GROUP BY ALL
+            """).to_arrow_table()
+        finally:
+            _unregister(self.con, "_pairs")
+
     def register_shard(self, shard: str, source_type: str, n_rows: int, n_bytes: int, run_id: str) -> None:
         """Record a shard file; call inside the transaction that appends its documents."""
         _exec(
@@ -726,6 +754,9 @@ class LedgerWriter:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, target)
                 moved.append(rel)
+        for staging in self.workspace.runs_dir.glob("*/staging"):  # rows staged by a run that died
+            if staging.parent.name not in running:
+                shutil.rmtree(staging, ignore_errors=True)
         return moved
 
     def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:

@@ -82,3 +82,14 @@ def write_shard(
         shard=workspace.relative(final), tmp_path=tmp, final_path=final,
         n_rows=len(rows), n_bytes=tmp.stat().st_size,
     )
+
+
+def write_shard_table(workspace: Workspace, source_type: str, run_id: str, index: int,
+                      table: pa.Table) -> WrittenShard:
+    """Write an Arrow table of SHARD_SCHEMA to a temporary file; ``publish()`` moves it into place."""
+    final = shard_path(workspace, source_type, run_id, index)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(final.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    return WrittenShard(shard=workspace.relative(final), tmp_path=tmp, final_path=final,
+                        n_rows=table.num_rows, n_bytes=tmp.stat().st_size)

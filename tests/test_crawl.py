@@ -330,7 +330,7 @@ def test_the_demo_site_shows_every_signal(tmp_path):
         assert docs[path][1] == "opted_out", path
     assert docs["/speech.html"][1] == "granted"
     media = rows(ws, "SELECT media_url, license, consent FROM media_rights")
-    assert [(path_of(m["media_url"]), m["consent"]) for m in media] == [("/media/jfk.flac", "granted")]
+    assert [(path_of(m["media_url"]), m["consent"]) for m in media] == [("/media/speech.flac", "granted")]
     texts = {path_of(r["url"]): r["text"] for r in rows(ws, "SELECT url, text FROM corpus")}
     original, copy = texts["/articles/cycling.html"], texts["/syndicated/cycling-copy.html"]
     assert 250 <= len(original.split()) <= 350 and original != copy

@@ -49,8 +49,7 @@ def put(ledger: Ledger, rows: list[tuple], batch: int = 10_000) -> None:
 
 
 def dedup(ledger: Ledger, **options):
-    with ledger.writer() as w:
-        return run_dedup(w, DedupOptions(**{"workers": 1, **options}))
+    return run_dedup(ledger, DedupOptions(**{"workers": 1, **options}))
 
 
 def clusters(ledger: Ledger) -> list[dict]:
@@ -271,6 +270,24 @@ def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
     rows = clusters(ledger)
     assert {r["dup_cluster"] for r in rows} == {None} and {r["reason"] for r in rows} == {NO_LONGER}
     assert ledger.query("SELECT count(*) AS n FROM documents WHERE dup_cluster IS NOT NULL").to_pylist() == [{"n": 0}]
+
+
+def test_a_rerun_skips_only_while_nothing_the_clusters_depend_on_changed(workspace):
+    ledger = Ledger(workspace)
+    a, _ = base_texts(2)
+    put(ledger, [("https://a.example/1", a, None, "unspecified", T0),
+                 ("https://b.example/1", variant(a, 1), None, "unspecified", T0 + timedelta(hours=1))])
+    first = dedup(ledger)
+    assert not first.unchanged and first.clusters == 1
+    assert dedup(ledger).unchanged  # same documents, texts, rights, parameters
+    assert not dedup(ledger, threshold=0.7).unchanged  # other parameters: the work is done
+    assert dedup(ledger, threshold=0.7).unchanged
+    # the later copy gains consent: same texts, but the canonical choice must change
+    put(ledger, [("https://b.example/1", variant(a, 1), None, "granted", T0 + timedelta(hours=2))])
+    changed = dedup(ledger, threshold=0.7)
+    assert not changed.unchanged and changed.new_signatures == 0 and changed.rows_written == 2
+    canonical = {r["doc_id"]: r["is_canonical"] for r in clusters(ledger)}
+    assert canonical[doc_id_for_url("https://b.example/1")] is True
 
 
 def test_signatures_of_different_parameters_never_mix(workspace, corpus):

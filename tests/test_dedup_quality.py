@@ -49,7 +49,7 @@ def scored(request, tmp_path_factory):
         run = w.start_run("test")
         synthetic.store(w, docs, run.run_id, batch=1000)
         w.finish_run(run)
-        run_dedup(w, DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, workers=1))
+    run_dedup(ledger, DedupOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, workers=1))
     rows = ledger.query("SELECT doc_id, dup_cluster FROM clusters WHERE dup_cluster IS NOT NULL").to_pylist()
     clusters = {r["doc_id"]: r["dup_cluster"] for r in rows}
     doc_ids = [doc_id_for_url(d.url) for d in docs]

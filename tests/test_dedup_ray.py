@@ -57,8 +57,7 @@ def stored(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_result(stored, tmp_path_factory) -> dict:
     ws = copy_of(stored, tmp_path_factory.mktemp("local") / "ws")
-    with Ledger(ws).writer() as w:
-        summary = run_dedup(w, DedupOptions(engine="local", workers=2, batch_size=200))
+    summary = run_dedup(Ledger(ws), DedupOptions(engine="local", workers=2, batch_size=200))
     return {"summary": summary, **result_of(ws)}
 
 
@@ -95,8 +94,7 @@ def test_the_corpus_has_clusters_to_compare(local_result):
 
 def test_ray_engine_equals_local_engine(local_ray, stored, local_result, tmp_path):
     ws = copy_of(stored, tmp_path / "ws")
-    with Ledger(ws).writer() as w:
-        summary = run_dedup(w, DedupOptions(engine="ray", batch_size=200))
+    summary = run_dedup(Ledger(ws), DedupOptions(engine="ray", batch_size=200))
     assert summary.new_signatures == N_DOCS
     got = result_of(ws)
     assert got["engines"] == ["ray"]
@@ -104,8 +102,7 @@ def test_ray_engine_equals_local_engine(local_ray, stored, local_result, tmp_pat
     assert counts(summary) == counts(local_result["summary"])  # the banding stage: same candidate edges
     assert got["clusters"] == local_result["clusters"]  # clusters, canonical choices, similarities, reasons
     # a rerun on Ray hashes nothing and changes nothing
-    with Ledger(ws).writer() as w:
-        again = run_dedup(w, DedupOptions(engine="ray"))
+    again = run_dedup(Ledger(ws), DedupOptions(engine="ray"))
     assert (again.new_signatures, again.rows_written) == (0, 0)
 
 
@@ -122,7 +119,7 @@ def test_cli_connects_to_an_existing_cluster_with_ray_address(local_ray, stored,
     got = result_of(ws)
     assert got["clusters"] == local_result["clusters"]
     config = Ledger(ws).query("SELECT config FROM runs WHERE command = 'dedup'").column("config")[0].as_py()
-    assert '"ray_address": "%s"' % local_ray in config and '"workers": 2' in config  # the cluster's CPUs
+    assert f'"ray_address": "{local_ray}"' in config and '"workers": 2' in config  # the cluster's CPUs
 
 
 def test_cli_starts_a_local_ray_without_an_address(stored, local_result, tmp_path):

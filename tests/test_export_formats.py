@@ -151,3 +151,30 @@ def test_export_is_unchanged_by_the_ecosystem_reading_it(regular, tmp_path):
     from provenance.export.verify import verify_export
 
     assert verify_export(Path(regular.out_dir)).ok
+
+
+def test_croissant_version_follows_the_content(tmp_path):
+    from provenance.revoke import revoke
+
+    fx = build_fixture(tmp_path / "ws")
+
+    def version(out: str) -> str:
+        result = export_policy(fx.ledger, builtin("open"), tmp_path / out)
+        return json.loads((result.out_dir / "croissant.json").read_text())["version"]
+
+    assert version("a") == "1.0.0"
+    assert version("b") == "1.0.0"  # the same content keeps its version wherever it is written
+    revoke(fx.ledger, url="https://open.example/a1", reason="owner request")
+    assert version("c") == "1.1.0"  # new content, next version
+    assert version("d") == "1.1.0"
+
+
+def test_card_license_never_maps_to_a_more_open_license():
+    from provenance.export.hf_licenses import card_license
+
+    assert card_license(["CC-BY-4.0", "CC0-1.0", "CC-BY-4.0"]).ids == ["cc-by-4.0", "cc0-1.0"]
+    mixed = card_license(["MIT", "LicenseRef-all-rights-reserved", "MIT OR Apache-2.0", None])
+    assert mixed.ids == ["mit", "other", "unknown"]
+    assert mixed.name == "per-document-licenses" and mixed.link == "ATTRIBUTION.md"
+    assert card_license(["GPL-2.0-or-later"]).ids == ["other"]  # "or later" is not HF's gpl-2.0
+    assert card_license([]).ids == ["unknown"] and card_license([]).name is None

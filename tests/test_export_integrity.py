@@ -98,7 +98,9 @@ def test_export_refuses_a_shard_whose_text_and_hash_column_changed(tmp_path):
 
 
 def test_root_hash_is_the_documented_recipe(good):
-    _, result = good
+    fx, result = good
+    counts = fx.ledger.query("SELECT counts FROM runs WHERE command = 'export'").column("counts")[0].as_py()
+    assert json.loads(counts)["root_sha256"] == result.root_sha256  # the ledger keeps it, for --root
     marker = json.loads((result.out_dir / EXPORT_MARKER).read_text())
     assert result.root_sha256 == marker["root_sha256"] == manual_root(result.out_dir / "manifest.parquet")
     assert result.root_sha256 in (result.out_dir / "README.md").read_text()
@@ -182,3 +184,16 @@ def test_verify_refuses_a_directory_that_is_not_an_export(tmp_path, cli):
     assert out.code == 1 and "provenance-export.json" in out.err and "Traceback" not in out.err
     bad = cli("verify", str(tmp_path), "--root", "xyz")
     assert bad.code == 2
+
+
+def test_verify_needs_no_workspace_and_writes_nothing(good, tmp_path):
+    from conftest import run_process
+
+    _, result = good
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(result.out_dir, elsewhere / "copy")
+    before = sorted(p.relative_to(elsewhere).as_posix() for p in elsewhere.rglob("*"))
+    out = run_process("verify", "copy", cwd=elsewhere, env={"PROVENANCE_WORKSPACE": str(tmp_path / "none")})
+    assert out.code == 0 and out.out.startswith("OK:"), out.err
+    assert sorted(p.relative_to(elsewhere).as_posix() for p in elsewhere.rglob("*")) == before
+    assert not (tmp_path / "none").exists()

@@ -22,16 +22,16 @@ import pytest
 
 from provenance.ledger import Ledger
 from provenance.workspace import Workspace
-from test_transcribe_units import SAMPLE_RATE, encode, jfk_samples
+from test_transcribe_units import SAMPLE_RATE, encode, speech_samples
 
 CLIP_S = 3.0
-OFFSETS_S = (0.0, 1.5, 3.0, 4.5, 6.0, 7.5)  # six different clips of the JFK fixture
+OFFSETS_S = (0.0, 1.5, 3.0, 4.5, 6.0, 7.5)  # six different clips of the speech fixture
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> list[Path]:
     media = tmp_path_factory.mktemp("clips")
-    samples = jfk_samples()
+    samples = speech_samples()
     return [encode(media / f"clip-{i}.wav", samples[int(o * SAMPLE_RATE): int((o + CLIP_S) * SAMPLE_RATE)])
             for i, o in enumerate(OFFSETS_S)]
 
@@ -152,7 +152,7 @@ def test_downloads_left_by_a_killed_run_are_removed_by_the_next(workspace, tmp_p
     try:
         assert holder.stdout.readline().strip() == "locked"
         with MediaServer(site) as server:
-            r = cli("-w", str(workspace.root), "transcribe", server.url("page.html"))
+            r = cli("-w", str(workspace.root), "transcribe", "--allow-private", server.url("page.html"))
     finally:
         holder.communicate("\n", timeout=30)
     assert r.code == 0 and "1 failed" in r.err, r.err

@@ -228,3 +228,14 @@ def test_write_file_needs_the_mark_and_checks_again(tmp_path):
     link = tmp_path / "link.md"
     link.symlink_to(tmp_path / "elsewhere.md")  # a dangling link resolves to a new file: fine
     assert check_file(link, None, "MARK") == (tmp_path / "elsewhere.md")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where even root cannot create files")
+@pytest.mark.parametrize("command", ["export", "audit"])
+def test_a_place_even_root_cannot_write_gives_one_line(fx, cli, command):
+    target = "/proc/provenance-output-test" + ("/audit.html" if command == "audit" else "")
+    args = ["--policy", "open"] if command == "export" else []
+    result = cli("-w", str(fx.workspace.root), command, *args, "--out", target)
+    assert result.code == 1 and "cannot write" in result.err and "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not Path("/proc/provenance-output-test").exists()

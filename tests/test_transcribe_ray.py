@@ -1,6 +1,6 @@
 """`provenance transcribe --engine ray` gives what `--engine local` gives, on a real local Ray.
 
-The parity test transcribes the same inputs (the JFK fixture, a clip made from it, a copy of that
+The parity test transcribes the same inputs (the speech fixture, a clip made from it, a copy of that
 clip, an empty file, and a clip served over HTTP on 127.0.0.1) with both engines, the same model
 (the bundled tiny.en) and the same settings, and compares transcripts and ledger rows column by
 column, leaving out only what differs by nature: run ids, timestamps, timings and shard file names.
@@ -58,8 +58,8 @@ def local_ray():
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
-    jfk = media / "jfk.flac"
-    shutil.copy(FIXTURE, jfk)
+    speech = media / "speech.flac"
+    shutil.copy(FIXTURE, speech)
     short = clip(media / "short.wav", 4.0)
     copy = media / "short-copy.wav"
     copy.write_bytes(short.read_bytes())  # the same audio twice: the first in input order is the transcript
@@ -70,9 +70,9 @@ def inputs(tmp_path_factory):
 
 
 def transcribe(cli, root, media, server, *extra: str):
-    args = [str(media / "jfk.flac"), str(media / "short.wav"), str(media / "short-copy.wav"),
+    args = [str(media / "speech.flac"), str(media / "short.wav"), str(media / "short-copy.wav"),
             str(media / "empty.wav"), server.url("talk.wav")]
-    return cli("-w", str(root), "transcribe", *args, *SETTINGS, *extra)
+    return cli("-w", str(root), "transcribe", "--allow-private", *args, *SETTINGS, *extra)
 
 
 @pytest.mark.ray
@@ -93,7 +93,7 @@ def test_ray_engine_gives_the_same_transcripts_and_rows_as_local(local_ray, inpu
     a, b = Workspace(tmp_path / "local"), Workspace(tmp_path / "ray")
     expected, got = snapshot(a), snapshot(b)
     assert len(expected["documents"]) == 3 and len(expected["segments"]) >= 3
-    assert {d["title"] for d in expected["documents"]} == {"jfk.flac", "short.wav", "talk.wav"}
+    assert {d["title"] for d in expected["documents"]} == {"speech.flac", "short.wav", "talk.wav"}
     for name in expected:
         assert got[name] == expected[name], name
 

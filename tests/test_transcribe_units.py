@@ -1,5 +1,5 @@
 """The transcription stage's parts without a model: decoding, downloads, lineage, flags, model
-resolution, WER. Media files are made at run time from tests/fixtures/audio/jfk.flac with PyAV;
+resolution, WER. Media files are made at run time from the generated speech fixture with PyAV;
 downloads go to a real HTTP server on 127.0.0.1.
 
 Helpers here (``clip``, ``encode``, ``bad_media``, ``MediaServer``) are used by test_transcribe.py.
@@ -18,25 +18,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from provenance import net
 from provenance.records import ConsentSignal
 from transcribe.audio import SAMPLE_RATE, AudioError, decode_audio
 from transcribe.backend import Segment
-from transcribe.fetch import FetchError, Fetcher, media_type_problem
+from transcribe.fetch import FetchError, Fetcher, media_client, media_type_problem
 from transcribe.lineage import OwnLicense, Parent, inherit
 from transcribe.model import ModelError, bundled_model_dir, choose_runtime, resolve_model, weights_sha256
 from transcribe.quality import segment_flags, silence_problem, summarize
 from transcribe.rows import join_segments
 from transcribe.wer import normalize_words, word_error_rate
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "audio" / "jfk.flac"
-JFK_TEXT = ("And so, my fellow Americans, ask not what your country can do for you; "
-            "ask what you can do for your country.")
+# generated speech, stored once, in the demo site (provenance/sample/site/media/README.md says how)
+FIXTURE = Path(__file__).resolve().parent.parent / "provenance" / "sample" / "site" / "media" / "speech.flac"
+FIXTURE_SECONDS = 16.983  # its length (271,731 samples at 16 kHz)
+SPEECH_TEXT = ("Every document in this corpus carries a receipt. It says where the text came from, under which "
+               "license it was published, and whether the owner agreed to machine learning. When an owner "
+               "objects, we know exactly what to remove.")
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 
 
 # --- media makers --------------------------------------------------------------------------------
 
-def jfk_samples() -> np.ndarray:
+def speech_samples() -> np.ndarray:
     return decode_audio(FIXTURE, max_duration_s=60).samples
 
 
@@ -78,8 +82,8 @@ def encode(path: Path, samples: np.ndarray, fmt: str = "wav", codec: str = "pcm_
 
 def clip(path: Path, seconds: float = 4.0, fmt: str = "wav", codec: str = "pcm_s16le", rate: int = 16000,
          video: str | None = None) -> Path:
-    """The first ``seconds`` of the JFK fixture ("And so, my fellow Americans ...")."""
-    return encode(path, jfk_samples()[: int(seconds * SAMPLE_RATE)], fmt, codec, rate, video)
+    """The first ``seconds`` of the speech fixture ("Every document in this corpus ...")."""
+    return encode(path, speech_samples()[: int(seconds * SAMPLE_RATE)], fmt, codec, rate, video)
 
 
 def _wav_header(n_data_bytes: int) -> bytes:
@@ -167,7 +171,7 @@ class MediaServer:
 def test_wer_normalises_case_and_punctuation():
     assert normalize_words("Ask NOT, what your country's -- can do!") == ["ask", "not", "what", "your",
                                                                           "country's", "can", "do"]
-    assert word_error_rate(JFK_TEXT, JFK_TEXT.upper().replace(",", "").replace(";", ".")) == 0.0
+    assert word_error_rate(SPEECH_TEXT, SPEECH_TEXT.upper().replace(",", "").replace(";", ".")) == 0.0
     assert word_error_rate("a b c d", "a x c") == pytest.approx(0.5)  # one substitution, one deletion
     assert word_error_rate("a b", "a b c d") == pytest.approx(1.0)  # two insertions
     assert word_error_rate("", "") == 0.0 and word_error_rate("", "x") == 1.0
@@ -199,7 +203,7 @@ def test_decoding_matches_faster_whisper(tmp_path):
     ours = decode_audio(FIXTURE, max_duration_s=60)
     theirs = fw_decode(str(FIXTURE))
     assert ours.samples.shape == theirs.shape and np.array_equal(ours.samples, theirs)
-    assert ours.info.container == "flac" and ours.info.declared_duration_s == pytest.approx(11.0)
+    assert ours.info.container == "flac" and ours.info.declared_duration_s == pytest.approx(theirs.shape[0] / SAMPLE_RATE, abs=0.01)
 
 
 @pytest.mark.parametrize("kind,expected", [
@@ -245,7 +249,7 @@ def test_duration_limit_and_truncated_files(tmp_path):
 def test_silence_is_refused_and_speech_is_not(tmp_path):
     silent = decode_audio(bad_media(tmp_path)["silent"], max_duration_s=60)
     assert "silent" in (silence_problem(silent.samples) or "")
-    assert silence_problem(jfk_samples()) is None
+    assert silence_problem(speech_samples()) is None
 
 
 # --- quality flags and segment offsets -------------------------------------------------------------
@@ -324,13 +328,13 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "jfk.flac").write_bytes(FIXTURE.read_bytes())
+    (site / "speech.flac").write_bytes(FIXTURE.read_bytes())
     (site / "page.html").write_text("<html><body>hi</body></html>")
     (site / "private").mkdir()
     (site / "private" / "x.flac").write_bytes(b"x")
     with MediaServer(site, robots="User-agent: *\nDisallow: /private/\n") as server:
-        fetcher = Fetcher(tmp_path / "tmp", max_bytes=10 << 20, timeout_s=10, user_agent="provenance/test")
-        dl = fetcher.download(server.url("jfk.flac"))
+        fetcher = local_fetcher(tmp_path / "tmp", max_bytes=10 << 20, timeout_s=10)
+        dl = fetcher.download(server.url("speech.flac"))
         assert dl.sha256 == hashlib.sha256(FIXTURE.read_bytes()).hexdigest()
         assert dl.n_bytes == FIXTURE.stat().st_size and dl.status == 200 and dl.content_type == "audio/flac"
         assert dl.path.read_bytes() == FIXTURE.read_bytes()
@@ -343,16 +347,22 @@ def test_downloads_stream_hash_and_refuse(tmp_path):
         with pytest.raises(FetchError, match="robots.txt disallows") as exc:
             fetcher.download(server.url("private/x.flac"))
         assert exc.value.outcome == "skipped"
-        small = Fetcher(tmp_path / "tmp2", max_bytes=100_000, timeout_s=10, user_agent="provenance/test")
+        small = local_fetcher(tmp_path / "tmp2", max_bytes=100_000, timeout_s=10)
         with pytest.raises(FetchError, match="bytes announced"):
-            small.download(server.url("jfk.flac"))
+            small.download(server.url("speech.flac"))
         with pytest.raises(FetchError, match="more than 100000 bytes"):
-            small.download(server.url("stream/jfk.flac"))
+            small.download(server.url("stream/speech.flac"))
         assert not list((tmp_path / "tmp2").glob("*"))  # the partial download was removed
 
 
+def local_fetcher(temp_dir: Path, *, max_bytes: int, timeout_s: float) -> Fetcher:
+    """A fetcher for the test servers on 127.0.0.1 (--allow-private), with the crawler's user agent."""
+    return Fetcher(temp_dir, media_client(user_agent=net.user_agent(), timeout_s=timeout_s, max_bytes=max_bytes,
+                                          allow_private=True))
+
+
 def test_unreadable_robots_txt_refuses_everything(tmp_path):
-    fetcher = Fetcher(tmp_path, max_bytes=1000, timeout_s=2, user_agent="provenance/test")
+    fetcher = local_fetcher(tmp_path, max_bytes=1000, timeout_s=2)
     with pytest.raises(FetchError, match="robots.txt unreadable"):
         fetcher.download("http://127.0.0.1:9/a.mp3")  # the discard port: connection refused
 

@@ -54,7 +54,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-def _declared_duration(container, stream) -> float | None:  # type: ignore[no-untyped-def]
+def _declared_duration(container, stream) -> float | None:
     if container.duration:
         return container.duration / 1_000_000  # AV_TIME_BASE
     if stream.duration and stream.time_base:
@@ -75,7 +75,7 @@ def decode_audio(path: Path, *, max_duration_s: float) -> DecodedAudio:
         raise AudioError(f"not a readable audio or video file ({size} bytes): {_ffmpeg_message(exc)}") from exc
     with container:
         if not container.streams.audio:
-            kinds = sorted({s.type for s in container.streams}) or ["none"]
+            kinds: list[str] = sorted({str(s.type) for s in container.streams}) or ["none"]
             raise AudioError(f"no audio track in this {container.format.name} file (streams: {', '.join(kinds)})")
         stream = container.streams.audio[0]
         declared = _declared_duration(container, stream)
@@ -87,7 +87,7 @@ def decode_audio(path: Path, *, max_duration_s: float) -> DecodedAudio:
         n_samples = packets = bad = 0
         stopped: str | None = None
 
-        def take(frames) -> None:  # type: ignore[no-untyped-def]
+        def take(frames) -> None:
             nonlocal n_samples
             for frame in frames:
                 array = frame.to_ndarray().reshape(-1)

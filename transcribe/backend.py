@@ -123,7 +123,7 @@ class WhisperBackend:
                                                       clip_timestamps=clips, **common)
         else:
             segments, info = self.model.transcribe(samples, **common)
-        out = []
+        out: list[Segment] = []
         for raw in segments:  # a generator: decoding happens here
             out.append(Segment(
                 idx=len(out), start_s=float(raw.start), end_s=float(max(raw.end, raw.start)),

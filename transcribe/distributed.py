@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,7 +226,7 @@ class RayEngine:
 
     # --- the work --------------------------------------------------------------------------
 
-    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]:
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Generator[Attempt, None, None]:
         """Attempts in input order; each file goes to the actor with the least work in flight."""
         if not todo:
             return

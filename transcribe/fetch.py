@@ -1,10 +1,15 @@
-"""Download media over HTTP(S): robots.txt obeyed, size capped, streamed to a temporary file.
+"""Download media over HTTP(S) through the guarded network layer, streamed to a temporary file.
 
-The body is hashed while it streams, so the audio's sha256 costs no second read. A download is
-refused before any body is read when robots.txt disallows it for our user agent, when the
-Content-Length is over the cap, or when the Content-Type says it is not audio or video (a web
-page, an image, a streaming playlist). Every refusal is a :class:`FetchError` whose message is
-the reason recorded in ``fetches`` and ``transcriptions``.
+Every request goes through :mod:`provenance.net`: the same user agent and the same RFC 9309
+robots.txt decision as the crawler (token ``provenance-crawler``, checked for the media URL and
+for every redirect target), the private-address guard on the address actually connected (also
+for each redirect; ``--allow-private`` lifts it for test sites), one deadline for the whole
+download, slow reads included, and the ``--max-bytes`` cap. The body is hashed while it streams,
+so the audio's sha256 costs no second read. A download is refused before any body is read when
+robots.txt disallows it, when the address is not public, when the Content-Length is over the cap,
+or when the Content-Type says it is not audio or video (a web page, an image, a streaming
+playlist). Every refusal is a :class:`FetchError` whose message is the reason recorded in
+``fetches`` and ``transcriptions``.
 """
 
 from __future__ import annotations
@@ -12,18 +17,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 from provenance.ids import utcnow
+from provenance.net import AddressPolicy, Client, NetError, Response, RobotsCache, TooLarge
 
-CHUNK = 1 << 16
-ROBOTS_MAX_BYTES = 512 * 1024
+ACCEPT = "audio/*, video/*, */*;q=0.1"
 # Content types taken as media. A missing Content-Type is accepted: the decoder decides.
 MEDIA_PREFIXES = ("audio/", "video/")
 MEDIA_TYPES = frozenset({
@@ -71,75 +72,40 @@ def media_type_problem(content_type: str | None) -> str | None:
     return f"not audio or video: the server says Content-Type {content_type}"
 
 
+def media_client(*, user_agent: str, timeout_s: float, max_bytes: int, allow_private: bool = False) -> Client:
+    """The guarded client of media downloads (``allow_private``: the ``--allow-private`` switch)."""
+    return Client(user_agent=user_agent, policy=AddressPolicy(allow_private=allow_private), timeout_s=timeout_s,
+                  max_bytes=max_bytes)
+
+
 class Fetcher:
-    """Downloads of one run: one robots.txt look-up per origin, kept for the run."""
+    """Downloads of one run through ``client``: one robots.txt look-up per origin, kept for the run."""
 
-    def __init__(self, temp_dir: Path, *, max_bytes: int, timeout_s: float, user_agent: str):
+    def __init__(self, temp_dir: Path, client: Client):
         self.temp_dir = temp_dir
-        self.max_bytes = max_bytes
-        self.timeout_s = timeout_s
-        self.user_agent = user_agent
-        self._robots: dict[str, tuple[RobotFileParser, str | None]] = {}
-
-    def _request(self, url: str) -> urllib.request.Request:
-        headers = {"User-Agent": self.user_agent, "Accept": "audio/*, video/*, */*;q=0.1"}
-        return urllib.request.Request(url, headers=headers)
-
-    def _robots_for(self, url: str) -> tuple[RobotFileParser, str | None]:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._robots:
-            self._robots[origin] = self._read_robots(origin + "/robots.txt")
-        return self._robots[origin]
-
-    def _read_robots(self, robots_url: str) -> tuple[RobotFileParser, str | None]:
-        """The parsed robots.txt and, when it could not be read, why (RFC 9309: disallow all)."""
-        parser = RobotFileParser(robots_url)
-        try:
-            with urllib.request.urlopen(self._request(robots_url), timeout=self.timeout_s) as resp:
-                body = resp.read(ROBOTS_MAX_BYTES)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            if 400 <= exc.code < 500 and exc.code not in (401, 403):
-                parser.allow_all = True  # no robots.txt: everything is allowed
-                return parser, None
-            parser.disallow_all = True
-            return parser, f"{robots_url} answered HTTP {exc.code}"
-        except (urllib.error.URLError, OSError) as exc:
-            parser.disallow_all = True
-            return parser, f"{robots_url} could not be read ({_reason(exc)})"
-        parser.parse(body.decode("utf-8", "replace").splitlines())
-        return parser, None
+        self.client = client
+        self.max_bytes = client.max_bytes
+        self.robots = RobotsCache(client)
 
     def download(self, url: str) -> Download:
         """Fetch ``url`` into a temporary file; raises :class:`FetchError` with the reason."""
-        robots, unreadable = self._robots_for(url)
-        agent = self.user_agent.split("/", 1)[0]
-        if not robots.can_fetch(agent, url):
-            why = (f"robots.txt unreadable, so nothing may be fetched (RFC 9309): {unreadable}" if unreadable
-                   else f"robots.txt disallows it for user agent {agent!r}")
-            raise FetchError(why, outcome="skipped")
         try:
-            resp = urllib.request.urlopen(self._request(url), timeout=self.timeout_s)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise FetchError(f"HTTP {exc.code} {exc.reason}", status=exc.code) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise FetchError(f"download failed: {_reason(exc)}") from exc
-        with resp:
-            status = resp.status
-            content_type = resp.headers.get("Content-Type")
+            response = self.client.open(url, accept=ACCEPT, before=self.robots.require)
+        except TooLarge as exc:
+            raise FetchError(f"{exc} (--max-bytes)", status=exc.status, n_bytes=exc.n_bytes) from exc
+        except NetError as exc:
+            raise FetchError(str(exc), status=exc.status, n_bytes=exc.n_bytes, outcome=exc.outcome) from exc
+        with response:
+            status = response.status
+            content_type = response.content_type
+            if not 200 <= status < 300:
+                raise FetchError(f"HTTP {status} {response.reason}".strip(), status=status, content_type=content_type)
             problem = media_type_problem(content_type)
             if problem:
                 raise FetchError(problem, status=status, content_type=content_type)
-            length = resp.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > self.max_bytes:
-                raise FetchError(f"larger than the limit: {int(length)} bytes announced, --max-bytes is "
-                                 f"{self.max_bytes}", status=status, content_type=content_type,
-                                 n_bytes=int(length))
-            return self._stream(resp, url, status, content_type)
+            return self._stream(response, status, content_type)
 
-    def _stream(self, resp, url: str, status: int, content_type: str | None) -> Download:  # type: ignore[no-untyped-def]
+    def _stream(self, response: Response, status: int, content_type: str | None) -> Download:
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="media-", suffix=".part", dir=self.temp_dir)
         path = Path(name)
@@ -147,24 +113,20 @@ class Fetcher:
         n = 0
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := resp.read(CHUNK):
+                for chunk in response.iter_bytes():
                     n += len(chunk)
-                    if n > self.max_bytes:
-                        raise FetchError(f"larger than the limit: more than {self.max_bytes} bytes "
-                                         f"(--max-bytes)", status=status, content_type=content_type, n_bytes=n)
                     digest.update(chunk)
                     out.write(chunk)
-        except (OSError, urllib.error.URLError) as exc:
+        except TooLarge as exc:
             path.unlink(missing_ok=True)
-            raise FetchError(f"download broke off after {n} bytes: {_reason(exc)}", status=status,
-                             content_type=content_type, n_bytes=n) from exc
+            raise FetchError(f"{exc} (--max-bytes)", status=status, content_type=content_type,
+                             n_bytes=exc.n_bytes) from exc
+        except NetError as exc:
+            path.unlink(missing_ok=True)
+            reason = str(exc) if n == 0 or "broke off" in str(exc) else f"download broke off after {n} bytes: {exc}"
+            raise FetchError(reason, status=status, content_type=content_type, n_bytes=n) from exc
         except BaseException:
             path.unlink(missing_ok=True)
             raise
         return Download(path=path, sha256=digest.hexdigest(), n_bytes=n, status=status,
-                        content_type=content_type, final_url=resp.geturl() or url, fetched_at=utcnow())
-
-
-def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    return " ".join(str(reason).split())[:300] or type(exc).__name__
+                        content_type=content_type, final_url=response.url, fetched_at=utcnow())

@@ -20,20 +20,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from provenance.agents import training_agents
 from provenance.errors import ProvenanceError
 from provenance.ids import doc_id_for_url, utcnow
 from provenance.ledger import Ledger, LedgerLockedError
+from provenance.net import user_agent
 from provenance.records import Document
 from provenance.store import DocumentStore
 from transcribe.backend import DecodeOptions, WhisperBackend
-from transcribe.fetch import Fetcher
+from transcribe.fetch import Fetcher, media_client
 from transcribe.model import CHECKSUM_CACHE, ModelSpec, Runtime, weights_sha256
 from transcribe.rows import ModelInfo, Outcome, OutcomeRows
 from transcribe.scratch import ScratchDir
@@ -56,13 +58,19 @@ class Settings:
     options: DecodeOptions = DecodeOptions()
     max_bytes: int = 2 << 30
     max_duration_s: float = 4 * 3600.0
-    timeout_s: float = 60.0
-    user_agent: str = "provenance/dev (transcribe)"
+    timeout_s: float = 60.0  # one download, all of it (redirects, slow reads)
+    user_agent: str = field(default_factory=user_agent)  # the crawler's (provenance.net)
+    allow_private: bool = False  # --allow-private: fetch from private/loopback addresses (test sites)
     retry_failed: bool = False
     force: bool = False
     limit: int | None = None  # at most this many media to do (already done ones do not count)
     commit_every_s: float = 30.0
     commit_every: int = 100
+
+    def fetcher(self, temp_dir: Path) -> Fetcher:
+        """The downloader of a run: the guarded network layer with these limits."""
+        return Fetcher(temp_dir, media_client(user_agent=self.user_agent, timeout_s=self.timeout_s,
+                                              max_bytes=self.max_bytes, allow_private=self.allow_private))
 
 
 @dataclass(slots=True)
@@ -142,7 +150,7 @@ class Engine(Protocol):
     model: ModelInfo | None
     config: dict[str, Any]  # recorded in the run's configuration
 
-    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]: ...
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Generator[Attempt, None, None]: ...
 
     def close(self) -> None: ...
 
@@ -176,11 +184,10 @@ class LocalEngine:
             return self._loading.result() if self._loading is not None else self._load()
         return self._backend
 
-    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Iterator[Attempt]:
+    def attempts(self, todo: Sequence[MediaItem], status: Mapping[str, str]) -> Generator[Attempt, None, None]:
         downloads = any(i.local_path is None for i in todo)
         temp_dir = self.scratch.open() if downloads else self.scratch.path
-        fetcher = Fetcher(temp_dir, max_bytes=self.settings.max_bytes, timeout_s=self.settings.timeout_s,
-                          user_agent=self.settings.user_agent)
+        fetcher = self.settings.fetcher(temp_dir)
         preparer = Preparer(fetcher, self.settings, status)
         # Load the model while the first file is fetched and decoded when work is certain: a URL
         # still to do, or a ledger with no transcription yet (local files are matched by hash later).

@@ -72,7 +72,7 @@ class TranscriptQuality:
     flags: tuple[str, ...]
 
 
-def summarize(segments: Sequence, *, duration_s: float, declared_duration_s: float | None,  # type: ignore[type-arg]
+def summarize(segments: Sequence, *, duration_s: float, declared_duration_s: float | None,
               stopped_early: str | None, bad_packets: int) -> TranscriptQuality:
     """Transcript-level statistics and flags from segments carrying ``flags``, ``avg_logprob``, ...."""
     suspect = sum(1 for s in segments if s.flags)

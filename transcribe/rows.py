@@ -16,7 +16,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from provenance.ids import domain_of, text_sha256
-from provenance.records import Document, FetchRecord
+from provenance.records import Document, FetchOutcome, FetchRecord
 from provenance.store import PendingDocument
 from transcribe.audio import AudioInfo
 from transcribe.backend import Segment, Transcript
@@ -66,7 +66,7 @@ class FetchInfo:
     audio_bytes: int | None = None
     http_status: int | None = None
     content_type: str | None = None
-    outcome: str | None = None  # for downloads: the fetches outcome ('document', 'error', 'skipped')
+    outcome: FetchOutcome | None = None  # for downloads: the fetches outcome ('document', 'error', 'skipped')
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,9 @@ class OutcomeRows:
     def add(self, o: Outcome) -> None:
         tid = transcription_id(self.run_id, o.doc_id)
         item = o.item
-        text, offsets, quality = None, [], None
+        text: str | None = None
+        offsets: list[tuple[int, int]] = []
+        quality = None
         if o.status == "done" and o.transcript is not None and o.audio is not None:
             text, offsets = join_segments(o.transcript.segments)
             quality = summarize(o.transcript.segments, duration_s=o.audio.duration_s,

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transcribe.backend import WhisperBackend
-from transcribe.fetch import Fetcher
 from transcribe.model import ModelError, ModelSpec, Runtime, check_runtime, sha256_file
 from transcribe.scratch import ScratchDir, unique_name
 from transcribe.sources import MediaItem
@@ -59,8 +58,7 @@ class TranscribeWorker:
             self.error = f"on {self.host}: {exc}"
         # downloads in progress, on this node; folders of killed actors are removed here
         self.scratch = ScratchDir(Path(tempfile.gettempdir()) / SCRATCH_ROOT, unique_name("actor-"))
-        fetcher = Fetcher(self.scratch.open(), max_bytes=settings.max_bytes, timeout_s=settings.timeout_s,
-                          user_agent=settings.user_agent)
+        fetcher = settings.fetcher(self.scratch.open())
         # duplicates within the run are decided by the driver, in input order (claim=False)
         self.preparer = Preparer(fetcher, settings, status, claim=False)
         self.model_lock = threading.Lock()

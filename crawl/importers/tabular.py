@@ -4,9 +4,12 @@ Each row becomes a document (``source_type`` 'import'): its text goes to a shard
 ``shards/import/``, its facts to the ledger. Optional per-row license and consent columns are
 normalised through the license vocabulary and the consent resolver, like crawled pages.
 
-The whole file is one transaction: a malformed row stops the import with its line (or row)
-number and nothing of the file is stored, unless ``skip_bad_rows`` is set, in which case each bad
-row is skipped and recorded in ``fetches`` (outcome 'error', the reason and the line).
+Rows are converted column by column (Arrow compute and DuckDB's vectorised hashing, see
+``provenance.columnar``), staged outside the write lock and stored in short write transactions
+(``provenance.staging``), so readers are never locked out for the length of an import. A
+malformed row stops the import with its line (or row) number before anything of the file is
+stored, unless ``skip_bad_rows`` is set, in which case each bad row is skipped and recorded in
+``fetches`` (outcome 'error', the reason and the line).
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from provenance import consent as consent_mod
 from provenance import licenses
 from provenance.errors import InputError
-from provenance.ids import doc_id_for_key, doc_id_for_text, doc_id_for_url, domain_of, text_sha256, utcnow
-from provenance.ledger import LedgerWriter
-from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding
-from provenance.store import BatchBuffer, DocumentStore, PendingDocument
+from provenance.columnar import Hasher
+from provenance.ids import utcnow
+from provenance.ledger import DOCUMENT_SCHEMA, FETCH_SCHEMA, TS, Ledger
+from provenance.records import ConsentSignal, LicenseFinding
+from provenance.staging import Stager
 
-BATCH_ROWS = 20_000
+BATCH_ROWS = 20_000  # JSONL lines per batch
+PARQUET_BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +114,6 @@ def parquet_columns(path: Path) -> list[str]:
         raise InputError(f"{path} is not a readable Parquet file: {exc}") from exc
 
 
-def iter_parquet(path: Path, columns: list[str]) -> Iterator[tuple[str, dict[str, Any] | BadRow]]:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-        index = 0
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            for row in batch.to_pylist():
-                index += 1
-                yield f"{path.name}#row={index}", row
-    except OSError as exc:
-        raise InputError(f"{path} could not be read as Parquet: {exc}") from exc
-
-
 # --- conversion -------------------------------------------------------------------------------
 
 def _text_of(value: Any, where: str, column: str) -> str:
@@ -162,50 +156,161 @@ _CONSENT_ALIASES = {
 }
 
 
-def row_to_pending(row: dict[str, Any], where: str, cols: ColumnMap, source_name: str,
-                   imported_at: datetime) -> PendingDocument:
-    text = _text_of(row.get(cols.text), where, cols.text)
-    url = _str_or_none(row.get(cols.url)) if cols.url else None
-    key = _str_or_none(row.get(cols.id)) if cols.id else None
-    if key is not None:
-        doc_id = doc_id_for_key(source_name, key)
-    elif url is not None:
-        doc_id = doc_id_for_url(url)
-    else:
-        doc_id = doc_id_for_text(text)
-    observed = (_timestamp(row.get(cols.fetched_at), where) if cols.fetched_at else None) or imported_at
-    where_url = url or f"import:{source_name}#{where}"
-    domain = domain_of(url)
+# Python's own whitespace (str.strip / str.isspace), for Arrow's trim to strip exactly the same.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+CONSENT_CHOICES = "opted_out, granted, unspecified"
 
-    findings: list[LicenseFinding] = []
-    raw_license = _str_or_none(row.get(cols.license)) if cols.license else None
-    if raw_license:
-        findings.append(LicenseFinding(url=where_url, source="import_column", raw_value=raw_license[:2000],
-                                       license=licenses.normalize(raw_license), observed_at=observed,
-                                       doc_id=doc_id))
-    decision = licenses.choose(findings)
 
-    signals: list[ConsentSignal] = []
-    raw_consent = _str_or_none(row.get(cols.consent)) if cols.consent else None
-    if raw_consent is not None:
-        value = _CONSENT_ALIASES.get(raw_consent.lower())
-        if value is None:
-            raise BadRow(where, f"consent value {raw_consent!r} is not one of opted_out, granted, unspecified")
-        signals.append(ConsentSignal(url=where_url, domain=domain or "", signal="import_column", value=value,
-                                     evidence=f"{cols.consent}={raw_consent}", observed_at=observed,
-                                     doc_id=doc_id))
-    consent = consent_mod.resolve_consent(signals, license=decision.license)
+def _clean_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``_str_or_none`` of every value: stripped text, NULL for nothing or blank."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        values = pc.cast(column, pa.string())
+    else:  # another type: its Python text, as a row-by-row import would read it
+        values = pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
+    trimmed = pc.utf8_trim(values, WHITESPACE)
+    return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.string()), trimmed)
 
-    title = _str_or_none(row.get(cols.title)) if cols.title else None
-    language = _str_or_none(row.get(cols.language)) if cols.language else None
-    doc = Document(
-        doc_id=doc_id, url=url, domain=domain, source_type="import", fetched_at=observed,
-        text_sha256=text_sha256(text), n_chars=len(text), shard="",
-        license=decision.license, license_evidence=decision.evidence,
-        consent=consent.consent, consent_evidence=consent_mod.format_evidence(consent),
-        title=title[:1000] if title else None, language=language,
-    )
-    return PendingDocument(doc=doc, text=text, signals=tuple(signals), licenses=tuple(findings))
+
+@dataclass
+class Columns:
+    """One batch of input rows, cleaned column by column (every array has ``n`` values)."""
+
+    n: int
+    where: pa.Array  # "file:line" / "file#row=N"
+    text: pa.Array  # as given (NULL where the row has none)
+    text_reason: pa.Array  # why the row cannot be read (NULL: it can)
+    url: pa.Array | None = None
+    key: pa.Array | None = None
+    license: pa.Array | None = None
+    consent: pa.Array | None = None
+    title: pa.Array | None = None
+    language: pa.Array | None = None
+    fetched_at: pa.Array | None = None
+    fetched_reason: pa.Array | None = None
+
+
+@dataclass
+class Converted:
+    documents: pa.Table
+    texts: pa.Array
+    signals: pa.Table
+    licenses: pa.Table
+    bad: list[tuple[str, str]]  # (where, reason) of rows that cannot be read, in file order
+
+
+def _null_strings(n: int) -> pa.Array:
+    return pa.nulls(n, pa.string())
+
+
+def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: datetime, hasher: Hasher) -> Converted:
+    """Rows -> document, signal and license rows, column by column.
+
+    A row's doc_id comes from its id column (namespaced by the file name), else its URL, else
+    its text; its license from the license column through the vocabulary; its consent from the
+    consent column and the license through the consent resolver (both decided once per
+    distinct value); unreadable rows come back in ``bad`` with their reason."""
+    n = batch.n
+    text = batch.text
+    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim(text, WHITESPACE)), 0), False)
+    text_reason = pc.coalesce(
+        batch.text_reason,
+        pc.if_else(pc.is_null(text), pa.scalar(f"no value in the text column {cols.text!r}"),
+                   pc.if_else(blank, pa.scalar(f"the text column {cols.text!r} is empty"), _null_strings(n))))
+    raw_consent = batch.consent if batch.consent is not None else _null_strings(n)
+    consent_value = _null_strings(n)
+    consent_reason = _null_strings(n)
+    if batch.consent is not None:
+        uniq = pc.unique(raw_consent).to_pylist()
+        mapping = {u: _CONSENT_ALIASES.get(u.lower()) for u in uniq if u is not None}
+        consent_value = pa.array([mapping.get(u) if u is not None else None for u in uniq], pa.string()).take(
+            pc.index_in(raw_consent, pa.array(uniq, pa.string())))
+        bad_values = {u: f"consent value {u!r} is not one of {CONSENT_CHOICES}" for u, v in mapping.items() if v is None}
+        if bad_values:
+            consent_reason = pa.array([bad_values.get(u) for u in raw_consent.to_pylist()], pa.string())
+    reason = pc.coalesce(text_reason, batch.fetched_reason or _null_strings(n), consent_reason)
+    ok = pc.is_null(reason)
+    bad: list[tuple[str, str]] = []
+    if not pc.all(ok).as_py():
+        bad_rows = pc.filter(pa.table({"where": batch.where, "reason": reason}), pc.invert(ok))
+        bad = list(zip(bad_rows.column("where").to_pylist(), bad_rows.column("reason").to_pylist()))
+
+    def good(column: pa.Array | None) -> pa.Array:
+        return pc.filter(column if column is not None else _null_strings(n), ok)
+
+    text, where, url, key = good(text), good(batch.where), good(batch.url), good(batch.key)
+    raw_license, raw_consent, consent_value = good(batch.license), good(raw_consent), good(consent_value)
+    m = len(text)
+    doc_id, domain = hasher.doc_ids_for_urls(url)
+    if batch.key is not None and pc.any(pc.is_valid(key)).as_py():
+        doc_id = pc.coalesce(hasher.doc_ids_for_keys(source_name, key), doc_id)
+    no_id = pc.is_null(doc_id)
+    if pc.any(no_id).as_py():  # neither a key nor a URL: the id comes from the text
+        positions = pc.indices_nonzero(no_id)
+        by_text = hasher.doc_ids_for_texts(pc.take(text, positions)).to_pylist()
+        ids = doc_id.to_pylist()
+        for pos, value in zip(positions.to_pylist(), by_text):
+            ids[pos] = value
+        doc_id = pa.array(ids, pa.string())
+    observed = pa.array([imported_at] * m, TS) if batch.fetched_at is None else pc.fill_null(
+        pc.cast(good(batch.fetched_at), TS), pa.scalar(imported_at, TS))
+
+    # license and consent: decided once per distinct (license, consent) the file holds
+    lic_uniq = pc.unique(raw_license).to_pylist()
+    lic_decisions = {}
+    for raw in lic_uniq:
+        finding = [] if raw is None else [LicenseFinding(url="", source="import_column", raw_value=raw[:2000],
+                                                         license=licenses.normalize(raw), observed_at=imported_at)]
+        lic_decisions[raw] = (finding[0].license if finding else None, licenses.choose(finding))
+    lic_index = pc.index_in(raw_license, pa.array(lic_uniq, pa.string()))
+    normalized = pa.array([lic_decisions[u][0] for u in lic_uniq], pa.string()).take(lic_index)
+    license_id = pa.array([lic_decisions[u][1].license for u in lic_uniq], pa.string()).take(lic_index)
+    license_evidence = pa.array([lic_decisions[u][1].evidence for u in lic_uniq], pa.string()).take(lic_index)
+    combo = pc.binary_join_element_wise(pc.fill_null(raw_consent, "\x00"), pc.fill_null(license_id, "\x00"),
+                                        pc.fill_null(consent_value, "\x00"), "\x1f")
+    encoded = pc.dictionary_encode(combo).combine_chunks() if isinstance(combo, pa.ChunkedArray) else pc.dictionary_encode(combo)
+    consent_of, evidence_of = [], []
+    for entry in encoded.dictionary.to_pylist():
+        raw_c, lic, value = (None if part == "\x00" else part for part in entry.split("\x1f"))
+        signals = [] if raw_c is None else [ConsentSignal(url="", domain="", signal="import_column", value=value or "",
+                                                          evidence=f"{cols.consent}={raw_c}", observed_at=imported_at)]
+        decision = consent_mod.resolve_consent(signals, license=lic)
+        consent_of.append(decision.consent)
+        evidence_of.append(consent_mod.format_evidence(decision))
+    consent = pa.array(consent_of, pa.string()).take(encoded.indices)
+    consent_evidence = pa.array(evidence_of, pa.string()).take(encoded.indices)
+    title = good(batch.title)
+    title = pc.utf8_slice_codeunits(title, 0, 1000)
+    documents = pa.table({
+        "doc_id": doc_id, "url": url, "domain": domain, "source_type": pa.array(["import"] * m, pa.string()),
+        "fetched_at": observed, "text_sha256": hasher.sha256_hex(text),
+        "n_chars": pc.cast(pc.utf8_length(text), pa.int64()), "shard": pa.array([""] * m, pa.string()),
+        "license": license_id, "license_evidence": license_evidence, "consent": consent,
+        "consent_evidence": consent_evidence, "title": title, "author": _null_strings(m),
+        "published": _null_strings(m), "language": good(batch.language), "parent_doc_id": _null_strings(m),
+    }, schema=DOCUMENT_SCHEMA)
+    where_url = pc.coalesce(url, pc.binary_join_element_wise(pa.scalar(f"import:{source_name}#"), where, ""))
+    rows = pa.table({"url": where_url, "domain": pc.fill_null(domain, ""), "doc_id": doc_id, "observed_at": observed,
+                     "raw_license": raw_license, "normalized": normalized, "raw_consent": raw_consent,
+                     "consent_value": consent_value})
+    with_consent = rows.filter(pc.is_valid(raw_consent))
+    signal_rows = pa.table({
+        "url": with_consent.column("url"), "domain": with_consent.column("domain"),
+        "signal": pa.array(["import_column"] * with_consent.num_rows, pa.string()),
+        "value": with_consent.column("consent_value"),
+        "evidence": pc.binary_join_element_wise(pa.scalar(f"{cols.consent}="), with_consent.column("raw_consent"), ""),
+        "observed_at": with_consent.column("observed_at"), "agent": _null_strings(with_consent.num_rows),
+        "doc_id": with_consent.column("doc_id"),
+    })
+    with_license = rows.filter(pc.is_valid(raw_license))
+    license_rows = pa.table({
+        "url": with_license.column("url"),
+        "source": pa.array(["import_column"] * with_license.num_rows, pa.string()),
+        "raw_value": pc.utf8_slice_codeunits(with_license.column("raw_license"), 0, 2000),
+        "license": with_license.column("normalized"), "observed_at": with_license.column("observed_at"),
+        "doc_id": with_license.column("doc_id"), "in_body": pa.array([False] * with_license.num_rows, pa.bool_()),
+    })
+    return Converted(documents, text, signal_rows, license_rows, bad)
 
 
 def check_columns(found: list[str] | None, cols: ColumnMap, path: Path, *, sparse: bool = False) -> ColumnMap:
@@ -237,8 +342,98 @@ def check_columns(found: list[str] | None, cols: ColumnMap, path: Path, *, spars
                                         ("url", "license", "consent", "title", "id", "fetched_at", "language")})
 
 
+def _where(prefix: str, first: int, n: int) -> pa.Array:
+    numbers = pc.cast(pa.array(range(first, first + n), pa.int64()), pa.string())
+    return pc.binary_join_element_wise(pa.scalar(prefix), numbers, "")
+
+
+def parquet_batches(path: Path, cols: ColumnMap, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[Columns]:
+    """The rows of a Parquet file as cleaned column batches."""
+    import pyarrow.parquet as pq
+
+    names = [cols.text, *cols.optional().values()]
+    try:
+        pf = pq.ParquetFile(path)
+        index = 1
+        for record_batch in pf.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(names))):
+            n = record_batch.num_rows
+            text = record_batch.column(cols.text)
+            text_reason = _null_strings(n)
+            if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+                values = text.to_pylist()
+                text_reason = pa.array([None if v is None else
+                                        f"the text column {cols.text!r} holds {type(v).__name__}, not a string"
+                                        for v in values], pa.string())
+                text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+            batch = Columns(n=n, where=_where(f"{path.name}#row=", index, n), text=pc.cast(text, pa.string()),
+                            text_reason=text_reason)
+            for name in ("url", "key", "license", "consent", "title", "language"):
+                column = getattr(cols, "id" if name == "key" else name)
+                if column:
+                    setattr(batch, name, _clean_strings(record_batch.column(column)))
+            if cols.fetched_at:
+                _set_fetched(batch, record_batch.column(cols.fetched_at).to_pylist(), batch.where.to_pylist())
+            index += n
+            yield batch
+    except OSError as exc:
+        raise InputError(f"{path} could not be read as Parquet: {exc}") from exc
+
+
+def _set_fetched(batch: Columns, values: list[Any], wheres: list[str]) -> None:
+    times, reasons = [], []
+    for value, where in zip(values, wheres):
+        try:
+            times.append(_timestamp(value, where))
+            reasons.append(None)
+        except BadRow as exc:
+            times.append(None)
+            reasons.append(exc.reason)
+    batch.fetched_at = pa.array(times, TS)
+    batch.fetched_reason = pa.array(reasons, pa.string())
+
+
+def jsonl_batches(path: Path, cols: ColumnMap, batch_rows: int = BATCH_ROWS) -> Iterator[Columns]:
+    """The rows of a JSONL file as cleaned column batches (each line read by Python's json)."""
+    optional = {name: getattr(cols, "id" if name == "key" else name)
+                for name in ("url", "key", "license", "consent", "title", "language")}
+    rows: list[tuple[str, dict[str, Any] | BadRow]] = []
+
+    def make() -> Columns:
+        wheres = [w for w, _ in rows]
+        texts, reasons = [], []
+        for where, row in rows:
+            if isinstance(row, BadRow):
+                texts.append(None)
+                reasons.append(row.reason)
+                continue
+            value = row.get(cols.text)
+            if value is not None and not isinstance(value, str):
+                texts.append(None)
+                reasons.append(f"the text column {cols.text!r} holds {type(value).__name__}, not a string")
+            else:
+                texts.append(value)
+                reasons.append(None)
+        batch = Columns(n=len(rows), where=pa.array(wheres, pa.string()), text=pa.array(texts, pa.string()),
+                        text_reason=pa.array(reasons, pa.string()))
+        dicts = [row if isinstance(row, dict) else {} for _, row in rows]
+        for name, column in optional.items():
+            if column:
+                setattr(batch, name, pa.array([_str_or_none(d.get(column)) for d in dicts], pa.string()))
+        if cols.fetched_at:
+            _set_fetched(batch, [d.get(cols.fetched_at) for d in dicts], wheres)
+        return batch
+
+    for item in iter_jsonl(path):
+        rows.append(item)
+        if len(rows) >= batch_rows:
+            yield make()
+            rows = []
+    if rows:
+        yield make()
+
+
 def import_tabular(
-    writer: LedgerWriter,
+    ledger: Ledger,
     run_id: str,
     path: Path,
     fmt: str,
@@ -247,47 +442,49 @@ def import_tabular(
     skip_bad_rows: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportStats:
-    """Import one JSONL or Parquet file in one transaction."""
+    """Import one JSONL or Parquet file: every batch is computed and staged outside the write
+    lock, then stored in short write transactions. A malformed row stops the file before
+    anything of it is stored (unless ``skip_bad_rows``)."""
     if not path.exists():
         raise InputError(f"{path} does not exist")
     if fmt == "jsonl":
         cols = check_columns(jsonl_columns(path), cols, path, sparse=True)
-        rows = iter_jsonl(path)
+        batches = jsonl_batches(path, cols)
     elif fmt == "parquet":
         cols = check_columns(parquet_columns(path), cols, path)
-        rows = iter_parquet(path, [cols.text, *cols.optional().values()])
+        batches = parquet_batches(path, cols)
     else:
         raise InputError(f"import_tabular reads jsonl or parquet, not {fmt}")
 
     stats = ImportStats()
     imported_at = utcnow()
-    store = DocumentStore(writer, run_id, "import")
-    buffer = BatchBuffer(store, progress)
-    batch, bad = buffer.docs, buffer.fetches
-    source_name = path.name
-
-    with store.transaction():
-        for where, row in rows:
-            try:
-                if isinstance(row, BadRow):
-                    raise row
-                batch.append(row_to_pending(row, where, cols, source_name, imported_at))
-                stats.rows += 1
-            except BadRow as exc:
-                if not skip_bad_rows:
-                    raise InputError(
-                        f"{exc}. Nothing from {path.name} was stored; fix the row, or pass "
-                        f"--skip-bad-rows to skip bad rows and record them in `fetches`."
-                    ) from None
-                stats.bad_rows += 1
-                if len(stats.bad_examples) < 5:
-                    stats.bad_examples.append(str(exc))
-                bad.append(FetchRecord(url=f"import:{exc.where}", outcome="error",
-                                       fetched_at=imported_at, reason=f"bad row: {exc.reason}"))
-            if len(batch) >= BATCH_ROWS:
-                buffer.flush()
-        buffer.flush()
-    stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
+    with Stager(ledger, run_id, "import") as stager, Hasher() as hasher:
+        for batch in batches:
+            converted = convert(batch, cols, path.name, imported_at, hasher)
+            if converted.bad and not skip_bad_rows:
+                where, reason = converted.bad[0]
+                raise InputError(
+                    f"{where}: {reason}. Nothing from {path.name} was stored; fix the row, or pass "
+                    f"--skip-bad-rows to skip bad rows and record them in `fetches`."
+                )
+            stats.rows += converted.documents.num_rows
+            stats.bad_rows += len(converted.bad)
+            stats.bad_examples.extend(f"{w}: {r}" for w, r in converted.bad[: 5 - len(stats.bad_examples)])
+            fetches = pa.table({
+                "url": pa.array([f"import:{w}" for w, _ in converted.bad], pa.string()),
+                "outcome": pa.array(["error"] * len(converted.bad), pa.string()),
+                "fetched_at": pa.array([imported_at] * len(converted.bad), TS),
+                "reason": pa.array([f"bad row: {r}" for _, r in converted.bad], pa.string()),
+            })
+            for name in ("status", "content_type", "n_bytes", "doc_id"):
+                fetches = fetches.append_column(FETCH_SCHEMA.field(name), pa.nulls(len(converted.bad), FETCH_SCHEMA.field(name).type))
+            stager.add(converted.documents, converted.texts, signals=converted.signals,
+                       licenses=converted.licenses, fetches=fetches)
+            if progress:
+                progress(batch.n)
+        totals = stager.commit()
+    stats.documents_new = totals.documents_new
+    stats.unchanged = totals.documents - totals.documents_new
     return stats
 
 
@@ -298,4 +495,4 @@ def file_size(path: Path) -> int:
         return 0
 
 
-__all__ = ["ColumnMap", "ImportStats", "import_tabular", "iter_jsonl", "iter_parquet"]
+__all__ = ["ColumnMap", "ImportStats", "import_tabular", "iter_jsonl"]

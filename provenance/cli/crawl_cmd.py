@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 import click
 
 from provenance.cli.options import workspace_of
@@ -62,7 +64,7 @@ def crawl(ctx: click.Context, urls: tuple[str, ...], seeds_file: Path | None, ma
 
     if not urls and seeds_file is None:
         raise InputError("give seed URLs as arguments or with --seeds FILE")
-    options = dict(
+    options: dict[str, Any] = dict(
         max_pages=max_pages, max_depth=max_depth, user_agent=user_agent, contact=contact, delay=delay,
         concurrency_per_domain=concurrency_per_domain, autothrottle=not no_autothrottle,
         allow_domains=tuple(allow_domains), allow_private=allow_private, sitemaps=not no_sitemaps,

@@ -54,9 +54,12 @@ def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engin
     options = DedupOptions(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, scheme=scheme,
                            engine=engine, workers=workers, batch_size=batch_size, ray_address=ray_address)
     workspace = workspace_of(ctx)
-    with Ledger(workspace).writer() as writer:
-        with progress_counter("dedup: signatures", unit="docs") as advance:
-            summary = run_dedup(writer, options, progress=advance)
+    with progress_counter("dedup: signatures", unit="docs") as advance:
+        summary = run_dedup(Ledger(workspace), options, progress=advance)
+    if summary.unchanged:
+        click.echo(f"run {summary.run_id}: {summary.documents} documents, nothing changed since the last dedup "
+                   f"run (same documents, texts, rights and parameters); clusters kept as they are", err=True)
+        return
     click.echo(
         f"run {summary.run_id}: {summary.documents} documents, {summary.new_signatures} new signatures "
         f"({summary.reused_signatures} reused); {summary.exact_duplicates} exact duplicates, "

@@ -63,10 +63,10 @@ def demo(ctx: click.Context) -> None:
 
     step("Import a bring-your-own corpus (provenance/sample/corpus.jsonl)")
     sample = resources.files("provenance.sample") / "corpus.jsonl"
-    with resources.as_file(sample) as path, ledger.writer() as writer:
-        run = writer.start_run("import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True})
-        stats = import_tabular(writer, run.run_id, path, "jsonl", ColumnMap())
-        writer.finish_run(run, {"rows": stats.rows, "documents": stats.documents_new})
+    with resources.as_file(sample) as path:
+        run = ledger.start_run("import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True})
+        stats = import_tabular(ledger, run.run_id, path, "jsonl", ColumnMap())
+        ledger.finish_run(run, {"rows": stats.rows, "documents": stats.documents_new})
     click.echo(f"   {stats.rows} rows, {stats.documents_new} new or changed documents")
 
     site_root = resources.files("provenance.sample") / "site"
@@ -79,12 +79,11 @@ def demo(ctx: click.Context) -> None:
 
         step("Transcribe the audio the crawl discovered (Whisper tiny.en, CPU int8)")
         _, tstats = transcribe_media(ledger, Request(from_ledger=True), resolve_model(None),
-                                     choose_runtime("cpu"), Settings())
+                                     choose_runtime("cpu"), Settings(allow_private=True))  # 127.0.0.1
         click.echo(f"   {tstats.done} transcribed, {tstats.skipped_done} already done, {tstats.failed} failed")
 
     step("Find near-duplicates")
-    with ledger.writer() as writer:
-        dedup = run_dedup(writer, DedupOptions(workers=1))
+    dedup = run_dedup(ledger, DedupOptions(workers=1))
     click.echo(f"   {dedup.documents} documents, {dedup.clusters} clusters holding "
                f"{dedup.clustered_documents} documents")
 

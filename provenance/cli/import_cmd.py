@@ -34,12 +34,13 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
             skip_bad_rows: bool) -> None:
     """Import existing corpora: text to shards/import/, facts to the ledger.
 
-    Each file is one transaction: a malformed row stops that file with its line number and
-    nothing of it is stored (unless --skip-bad-rows). Importing the same file again adds nothing.
+    A malformed row stops that file with its line number before anything of it is stored
+    (unless --skip-bad-rows). JSONL and Parquet rows are stored in short commits, so `sql`
+    answers while an import runs. Importing the same file again adds nothing.
     """
     from crawl.importers.formats import detect_format
     from crawl.importers.tabular import ColumnMap, import_tabular
-    from provenance.ledger import Ledger
+    from provenance.ledger import STAGE_LOCK_WAIT_S, Ledger
 
     workspace = workspace_of(ctx)
     plan = []
@@ -52,30 +53,31 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     config = {"files": [str(p.resolve()) for p in files], "format": fmt, "columns": cols.optional() | {"text": text_column},
               "skip_bad_rows": skip_bad_rows}
     totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "bad_rows": 0}
-    with Ledger(workspace).writer() as writer:
-        run = writer.start_run("import", config)
-        try:
-            for path, file_format in plan:
-                with progress_counter(f"import {path.name}") as advance:
-                    if file_format == "warc":
-                        from crawl.importers.warc import import_warc
+    ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
+    run = ledger.start_run("import", config)
+    try:
+        for path, file_format in plan:
+            with progress_counter(f"import {path.name}") as advance:
+                if file_format == "warc":
+                    from crawl.importers.warc import import_warc
 
+                    with ledger.writer() as writer:
                         stats = import_warc(writer, run.run_id, path, progress=advance)
-                    else:
-                        stats = import_tabular(writer, run.run_id, path, file_format, cols,
-                                               skip_bad_rows=skip_bad_rows, progress=advance)
-                totals["files"] += 1
-                totals["rows"] += stats.rows
-                totals["documents"] += stats.documents_new
-                totals["unchanged"] += stats.unchanged
-                totals["bad_rows"] += stats.bad_rows
-                line = (f"{path}: {stats.rows} rows, {stats.documents_new} new or changed documents, "
-                        f"{stats.unchanged} unchanged")
-                if stats.bad_rows:
-                    line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
-                click.echo(line, err=True)
-        except BaseException:
-            writer.finish_run(run, totals, status="failed")
-            raise
-        writer.finish_run(run, totals)
+                else:
+                    stats = import_tabular(ledger, run.run_id, path, file_format, cols,
+                                           skip_bad_rows=skip_bad_rows, progress=advance)
+            totals["files"] += 1
+            totals["rows"] += stats.rows
+            totals["documents"] += stats.documents_new
+            totals["unchanged"] += stats.unchanged
+            totals["bad_rows"] += stats.bad_rows
+            line = (f"{path}: {stats.rows} rows, {stats.documents_new} new or changed documents, "
+                    f"{stats.unchanged} unchanged")
+            if stats.bad_rows:
+                line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
+            click.echo(line, err=True)
+    except BaseException:
+        ledger.finish_run(run, totals, status="failed")
+        raise
+    ledger.finish_run(run, totals)
     click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)

@@ -36,6 +36,7 @@ def cli_reference() -> str:
     parts = ["```", cli.get_help(root), "```"]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
+        assert command is not None, name
         parts += ["", f"### `provenance {name}`", "", "```", _command_help(name, command, root), "```"]
     return "\n".join(parts)
 

@@ -133,7 +133,13 @@ def _progress() -> Iterator[_Display]:
 @click.option("--download", "allow_download", is_flag=True,
               help="Allow downloading a named model from the Hugging Face Hub when it is not cached.")
 @click.option("--user-agent", default=None,
-              help="User agent of downloads; robots.txt is obeyed for it (default: provenance/VERSION).")
+              help="The full User-Agent header of downloads (default: the crawler's, provenance-crawler/VERSION "
+                   "with --contact); robots.txt is obeyed for provenance-crawler either way.")
+@click.option("--contact", default=None, metavar="URL_OR_EMAIL",
+              help="How site owners reach you; put in the default User-Agent (as for crawl).")
+@click.option("--allow-private", is_flag=True,
+              help="Download from private, loopback and link-local addresses too (a test site on this "
+                   "machine); off, such media (given, found in a page or behind a redirect) is refused.")
 @click.option("--commit-every", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
               help="Write finished transcripts to the ledger every N files or every 30 s, whichever comes "
                    "first; a run that is stopped keeps what it wrote.")
@@ -153,7 +159,8 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
                language: str | None, temperatures: str | None, vad: bool, max_bytes: str, max_duration: str,
                timeout_s: float,
                user_license: str | None, retry_failed: bool, force: bool, limit: int | None,
-               cpu_threads: int, allow_download: bool, user_agent: str | None, commit_every: int,
+               cpu_threads: int, allow_download: bool, user_agent: str | None, contact: str | None,
+               allow_private: bool, commit_every: int,
                engine: str, workers: int | None, ray_address: str | None) -> None:
     """Transcribe audio and video with Whisper into transcript documents (shards/transcript/).
 
@@ -162,14 +169,14 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
     of the page that embedded its media unless the media carries its own; model, weights checksum,
     decoding parameters, language and per-segment quality statistics go to the `transcriptions`
     and `segments` views. Files that cannot be transcribed are recorded as failed with the reason
-    and the batch goes on. Downloads obey robots.txt. Running it again transcribes only what is
+    and the batch goes on. Downloads obey robots.txt (as the crawler does) and refuse private
+    addresses unless --allow-private. Running it again transcribes only what is
     missing (--retry-failed, --force to do more). --engine ray spreads the work over Ray actors
     (this machine's cores, or a cluster's GPUs with --ray-address) with the same results.
     """
     from contextlib import ExitStack
-    from importlib import metadata
 
-    from provenance import licenses
+    from provenance import licenses, net
     from provenance.ledger import Ledger
     from transcribe.backend import DecodeOptions
     from transcribe.model import choose_runtime, resolve_model
@@ -187,15 +194,11 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
     if user_license is not None and licenses.normalize(user_license) is None:
         raise InputError(f"--license {user_license!r} names no license this tool knows; give an SPDX id "
                          f"(CC-BY-4.0, CC0-1.0, MIT) or a license URL.")
-    try:
-        version = metadata.version("provenance")
-    except metadata.PackageNotFoundError:  # run from a source tree without installing
-        version = "dev"
     settings = Settings(
         options=DecodeOptions(beam_size=beam_size, language=language, vad_filter=vad,
                               temperatures=parse_temperatures(temperatures)),
         max_bytes=parse_size(max_bytes), max_duration_s=parse_duration(max_duration), timeout_s=timeout_s,
-        user_agent=user_agent or f"provenance/{version} (transcribe)",
+        user_agent=user_agent or net.user_agent(contact), allow_private=allow_private,
         retry_failed=retry_failed, force=force, limit=limit, commit_every=commit_every,
     )
     spec = resolve_model(model_name, allow_download=allow_download)

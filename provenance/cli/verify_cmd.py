@@ -21,8 +21,9 @@ def _sha256_hex(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.command()
 @click.argument("export_dir", type=click.Path(path_type=Path))
 @click.option("--root", "expected_root", default=None, metavar="SHA256", callback=_sha256_hex,
-              help="The root hash the export must have, from a place you trust (the ledger's "
-                   "exports view, a publication); without it the export is checked against itself.")
+              help="The root hash the export must have, from a place you trust (what you published, "
+                   "or the ledger: runs.counts of the export run); without it the export is checked "
+                   "against itself.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object (ok, root hashes, counts and findings) on stdout.")
 def verify(export_dir: Path, expected_root: str | None, as_json: bool) -> None:

@@ -1,7 +1,8 @@
 """Policy-based exports: cleared documents with text, manifest, attribution, Croissant and a data card.
 
 ``export_policy(ledger, policy, out_dir)`` is the whole export (see :mod:`provenance.export.run`);
-``audit_and_export(workspace)`` writes the audit report and an export in one call (for the demo).
+``audit_and_export(workspace)`` writes the audit report and an export in one call (for the demo);
+``verify_export(directory)`` checks an export against its own manifest and marker (no workspace).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provenance.export.run import ExportError, ExportResult, export_policy
+from provenance.export.verify import Verification, verify_export
 from provenance.workspace import Workspace
 
-__all__ = ["AuditAndExport", "ExportError", "ExportResult", "audit_and_export", "export_policy"]
+__all__ = ["AuditAndExport", "ExportError", "ExportResult", "Verification", "audit_and_export", "export_policy",
+           "verify_export"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from urllib.parse import quote, urlsplit
 MD_SPECIALS = "\\`*_[]()!|~$"  # $: Hugging Face renders $...$ as math
 ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 URL_SAFE = "/:?#@!$&*+,;=%-._~"  # kept as they are inside a URL; anything else is percent-encoded
+MD_TABLE = str.maketrans({**{ch: "\\" + ch for ch in MD_SPECIALS}, **ENTITIES})
+CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -34,21 +36,13 @@ def one_line(value: object) -> str:
 
 def md_text(value: object) -> str:
     """Literal text inside Markdown (and the HTML rendered from it)."""
-    out = []
-    for ch in one_line(value):
-        if ch in ENTITIES:
-            out.append(ENTITIES[ch])
-        elif ch in MD_SPECIALS:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
+    return one_line(value).translate(MD_TABLE)
 
 
 def web_url(url: object) -> str | None:
     """``url`` when it is an absolute http(s) URL with a host and no whitespace or control
     characters; otherwise None."""
-    if not isinstance(url, str) or not url or any(ord(c) <= 0x20 or c == "\x7f" for c in url):
+    if not isinstance(url, str) or not url or CONTROL_OR_SPACE.search(url):
         return None
     try:
         parts = urlsplit(url)

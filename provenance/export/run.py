@@ -102,7 +102,7 @@ def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str
             writer.finish_run(run, {}, status="failed")
             raise
         writer.finish_run(run, {"documents": result.n_documents, "characters": result.n_chars,
-                                "export_id": result.export_id})
+                                "export_id": result.export_id, "root_sha256": result.root_sha256})
     return result
 
 

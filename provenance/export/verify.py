@@ -122,8 +122,8 @@ def _check_files(result: Verification, root: Path, listed: dict[str, str]) -> No
             result.add("file_added", rel, "not written by the export")
         elif not regular:
             result.add("file_modified", rel, "replaced by a link or special file")
-        elif _sha256(path) != listed[rel]:
-            result.add("file_modified", rel, f"sha256 is {_sha256(path)}, the export wrote {listed[rel]}")
+        elif (actual := _sha256(path)) != listed[rel]:
+            result.add("file_modified", rel, f"sha256 is {actual}, the export wrote {listed[rel]}")
     for rel in sorted(set(listed) - present):
         result.add("file_removed", rel, "written by the export, now missing")
 

@@ -14,7 +14,7 @@
 
 CREATE TABLE document_state (
     seq                 BIGINT NOT NULL,
-    doc_id              VARCHAR PRIMARY KEY,
+    doc_id              VARCHAR NOT NULL,       -- one row per doc_id (the write path sees to it)
     url                 VARCHAR,
     domain              VARCHAR,
     source_type         VARCHAR NOT NULL,
@@ -45,6 +45,8 @@ CREATE TABLE document_state (
     revoked_direct      BOOLEAN NOT NULL DEFAULT FALSE,
     revoked             BOOLEAN NOT NULL DEFAULT FALSE
 );
+-- point lookups by doc_id or url read one index entry, not every row
+CREATE INDEX document_state_doc_id ON document_state (doc_id);
 CREATE INDEX document_state_url ON document_state (url);
 
 -- How many rows of each log document_state has folded in (the logs are append-only, so their

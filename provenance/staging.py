@@ -1,0 +1,243 @@
+"""Compute outside the write lock, then commit in short transactions.
+
+A long stage (an import of millions of rows) hands its batches to a :class:`Stager`: each
+batch's texts go to a shard file (not yet published) and its ledger rows to an Arrow IPC file
+under ``runs/<run_id>/staging/``, without touching the ledger. :meth:`Stager.commit` then stores
+the batches one short write transaction each (open the ledger, write one batch, publish its
+shard, commit, close), so readers get in between batches and see committed batches only.
+
+Nothing is committed before every batch is staged: a malformed row found while staging stops
+the stage with nothing stored. A commit phase that is interrupted leaves whole batches, and a
+re-run stores the rest (every write is idempotent).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from provenance.ledger import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
+                               SIGNAL_SCHEMA, SIGNALS, Ledger, LedgerWriter, WriteResult)
+from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
+
+COMMIT_ROWS = 250_000  # documents per write transaction: long enough to amortise, short for readers
+_KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
+          "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueRows:
+    """Rows of a stage-owned table, appended unless a stored row has the same ``key``."""
+
+    table: str
+    rows: pa.Table
+    key: tuple[str, ...]
+
+
+@dataclass
+class _Staged:
+    number: int
+    path: Path  # the batch's ledger rows (Arrow IPC, one record batch per kind)
+    shard: WrittenShard | None
+    n_documents: int
+    extra: list[UniqueRows] = field(default_factory=list)
+
+
+@dataclass
+class StageTotals:
+    documents: int = 0  # documents committed
+    documents_new: int = 0  # rows added to document_log (new or changed)
+    fetches: int = 0
+    batches: int = 0
+
+
+class Stager:
+    """Batches of one run and source type, staged outside the lock and committed in short writes."""
+
+    def __init__(self, ledger: Ledger, run_id: str, source_type: str):
+        self.ledger = ledger
+        self.run_id = run_id
+        self.source_type = source_type
+        self.dir = ledger.workspace.runs_dir / run_id / "staging"
+        self._staged: list[_Staged] = []
+        self._shard_index = 0
+
+    def __enter__(self) -> "Stager":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def add(self, documents: pa.Table, texts: pa.Array | pa.ChunkedArray | None = None, *,
+            fetches: pa.Table | None = None, signals: pa.Table | None = None,
+            licenses: pa.Table | None = None, media: pa.Table | None = None,
+            extra: list[UniqueRows] | None = None) -> None:
+        """Stage one batch: ``documents`` (DOCUMENT_SCHEMA's columns; ``shard`` is filled in at
+        commit) with ``texts`` aligned to its rows, and the other rows of the batch."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        shard = None
+        if documents.num_rows:
+            shard = self._write_texts(documents, texts)
+        number = len(self._staged)
+        path = self.dir / f"{number:06d}.arrow"
+        tables = {"documents": documents, "fetches": fetches, "signals": signals, "licenses": licenses,
+                  "media": media}
+        for kind, schema in _KINDS.items():  # one Arrow IPC file per kind (documents always)
+            table = tables[kind]
+            if kind != "documents" and (table is None or table.num_rows == 0):
+                continue
+            table = table.select(schema.names).cast(schema)
+            with pa.OSFile(str(self._path(path, kind)), "wb") as sink:
+                with pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+                    w.write_table(table)
+        self._staged.append(_Staged(number, path, shard, documents.num_rows, list(extra or ())))
+
+    def _write_texts(self, documents: pa.Table, texts: pa.Array | pa.ChunkedArray | None) -> WrittenShard:
+        if texts is None or len(texts) != documents.num_rows:
+            raise ValueError("stage documents with their texts, one text per document row")
+        table = pa.table({
+            "doc_id": documents.column("doc_id"), "url": documents.column("url"), "text": texts,
+            "title": documents.column("title"), "source_type": documents.column("source_type"),
+            "text_sha256": documents.column("text_sha256"),
+        }, schema=SHARD_SCHEMA)
+        # each (doc_id, text) once in the shard
+        key = pc.binary_join_element_wise(table.column("doc_id"), table.column("text_sha256"), "\x1f")
+        first = pc.equal(pc.index_in(key, pc.unique(key)), pa.array(range(table.num_rows)))
+        if not pc.all(first).as_py():
+            unique = pc.unique(key)
+            positions = pc.index_in(unique, key)
+            table = table.take(positions)
+        shard = write_shard_table(self.ledger.workspace, self.source_type, self.run_id, self._shard_index, table)
+        self._shard_index += 1
+        return shard
+
+    @staticmethod
+    def _path(path: Path, kind: str) -> Path:
+        return path if kind == "documents" else path.with_suffix(f".{kind}.arrow")
+
+    def _read(self, staged: _Staged, kind: str) -> pa.Table | None:
+        path = self._path(staged.path, kind)
+        if not path.exists():
+            return None
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def __len__(self) -> int:
+        return len(self._staged)
+
+    def commit(self, progress: Callable[[int], None] | None = None) -> StageTotals:
+        """Store every staged batch: up to COMMIT_ROWS documents per short write transaction."""
+        totals = StageTotals()
+        group: list[_Staged] = []
+        for staged in self._staged + [None]:  # type: ignore[list-item]
+            if staged is not None and (not group or sum(g.n_documents for g in group) + staged.n_documents <= COMMIT_ROWS):
+                group.append(staged)
+                continue
+            if group:
+                with self.ledger.writer() as writer:
+                    result = self._commit_group(writer, group)
+                totals.documents += sum(g.n_documents for g in group)
+                totals.documents_new += result.documents
+                totals.fetches += result.fetches
+                totals.batches += len(group)
+                for done in group:
+                    for kind in _KINDS:
+                        self._path(done.path, kind).unlink(missing_ok=True)
+                if progress:
+                    progress(sum(g.n_documents for g in group))
+            group = [staged] if staged is not None else []
+        self._staged.clear()
+        return totals
+
+    def _commit_group(self, writer: LedgerWriter, group: list[_Staged]) -> WriteResult:
+        shards: list[WrittenShard] = []
+        docs_parts = []
+        with writer.transaction():
+            for staged in group:
+                docs = self._read(staged, "documents")
+                assert docs is not None
+                if docs.num_rows:
+                    docs, shard = self._place(writer, docs, staged)
+                    if shard is not None:
+                        shards.append(shard)
+                docs_parts.append(docs)
+
+            def merged(kind: str) -> pa.Table | None:
+                parts = [t for t in (self._read(g, kind) for g in group) if t is not None]
+                return pa.concat_tables(parts) if parts else None
+
+            result = WriteResult(
+                documents=writer.append_documents(pa.concat_tables(docs_parts), self.run_id),
+                fetches=_append(writer, FETCHES, merged("fetches"), self.run_id),
+                signals=_append(writer, SIGNALS, merged("signals"), self.run_id),
+                licenses=_append(writer, LICENSES, merged("licenses"), self.run_id),
+                media=_append(writer, MEDIA, merged("media"), self.run_id),
+            )
+            for staged in group:
+                for rows in staged.extra:
+                    writer.append_unique(rows.table, rows.rows, rows.key)
+            for shard in shards:
+                shard.publish()  # right before the commit that registers it
+        return result
+
+    def _place(self, writer: LedgerWriter, docs: pa.Table, staged: _Staged) -> tuple[pa.Table, WrittenShard | None]:
+        """Point every document at a shard holding its text; texts already stored are not kept twice."""
+        shard = staged.shard
+        assert shard is not None
+        stored = writer.stored_text_shards(docs.select(["doc_id", "text_sha256"]))
+        if stored.num_rows:
+            shard = _without(shard, stored)
+        new_name = shard.shard if shard is not None else None
+        keys = pc.binary_join_element_wise(docs.column("doc_id"), docs.column("text_sha256"), "\x1f")
+        stored_keys = pc.binary_join_element_wise(stored.column("doc_id"), stored.column("text_sha256"), "\x1f")
+        where = pc.index_in(keys, stored_keys)
+        old = pc.take(stored.column("shard"), where)
+        shards = pc.if_else(pc.is_valid(where), old, pa.scalar(new_name, pa.string()))
+        docs = docs.set_column(docs.schema.get_field_index("shard"), "shard", shards)
+        if shard is not None:
+            writer.register_shard(shard.shard, self.source_type, shard.n_rows, shard.n_bytes, self.run_id)
+        return docs, shard
+
+    def discard(self) -> None:
+        """Remove what was staged and not committed (unpublished shards included)."""
+        for staged in self._staged:
+            if staged.shard is not None:
+                staged.shard.discard()
+        self._staged.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.dir.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _append(writer: LedgerWriter, spec, table: pa.Table | None, run_id: str) -> int:  # noqa: ANN001
+    if table is None or table.num_rows == 0:
+        return 0
+    return writer.append_set(spec, table, run_id)
+
+
+def _without(shard: WrittenShard, stored: pa.Table) -> WrittenShard | None:
+    """The shard rewritten without the texts already stored (None when nothing is left)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(shard.tmp_path)
+    keys = pc.binary_join_element_wise(table.column("doc_id"), table.column("text_sha256"), "\x1f")
+    stored_keys = pc.binary_join_element_wise(stored.column("doc_id"), stored.column("text_sha256"), "\x1f")
+    keep = pc.invert(pc.is_in(keys, stored_keys))
+    left = table.filter(keep)
+    if left.num_rows == 0:
+        shard.discard()
+        return None
+    if left.num_rows == table.num_rows:
+        return shard
+    from provenance.shards import ROW_GROUP_ROWS
+
+    pq.write_table(left, shard.tmp_path, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    return WrittenShard(shard.shard, shard.tmp_path, shard.final_path, left.num_rows, shard.tmp_path.stat().st_size)
