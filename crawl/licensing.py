@@ -112,6 +112,7 @@ _REGION_TAGS = {"figure", "figcaption", "picture", "video", "audio", "footer", "
 # The last text nodes of the page, as plain strings (no smart strings: they are many).
 _PAGE_END_TEXT = etree.XPath("(.//text()[not(parent::script or parent::style or parent::noscript"
                              " or parent::template)])[position() > last() - 60]", smart_strings=False)
+_OPEN_FAMILIES = {"cc", "cc0", "pdm", "osi", "gfdl"}
 _NOTICE_ORDER = {"footer": 0, "sidebar": 1, "nav": 2}
 _MEDIA_TAGS = {"figure", "figcaption", "picture", "video", "audio"}
 _IMAGE_TAGS = {"img", "picture", "video", "figure"}
@@ -171,6 +172,11 @@ _RESERVATION_KEYS = ("reserv", "vorbehalten", "版权所有", "版權所有", "�
                      "permission", "nachdruck", "不得", "riservati", "réservés", "reproduced")
 _RESERVATION_KEY = re.compile("|".join(re.escape(k) for k in _RESERVATION_KEYS), re.I)
 _COPYRIGHT_MARK = re.compile(r"©|\(c\)|&copy;|copyright|版权|版權|著作権", re.I)
+# Words that name a license or a reservation at all.
+_LICENSE_CUE = re.compile(
+    r"licen[cs]|lizenz|licen[cç]a|creative[\s_-]*commons|(?<![a-z])cc[\s_-]?(?:by|0|zero|pdm)|copyright|©"
+    r"|rights|rechte|droits|derechos|direitos|diritti|gpl|gnu|public[\s_-]*domain|gemeinfrei|spdx"
+    r"|(?<![a-z])(?:mit|bsd|apache|mpl|eupl|cecill|odbl|pddl|wtfpl)(?![a-z])|版权|著作権", re.I)
 _ARCHIVED = re.compile(r"^(?:https?:)?//[^/]+/(?:web|wayback|save)/\d{4,14}[a-z_]{0,4}/+(?P<url>.+)$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?|\u00b7\u2022\u3002\uff01])\s+|\s+[|\u00b7\u2022]\s+|\n")
 
@@ -396,14 +402,21 @@ def _text_of(el, limit: int = MAX_REGION_CHARS) -> str:
 
 
 def _normalize(raw: str) -> str | None:
-    return licenses.normalize(unarchive(raw) if raw[:8].lower().startswith(("http", "//")) else raw)
+    """The vocabulary's reading of a value (an archived license URL read as the original). A value
+    the vocabulary could not read exactly (``LicenseRef-unread-``) counts only when it names a
+    license at all: "Mission and Vision" in a menu is no license statement."""
+    value = unarchive(raw) if raw[:8].lower().startswith(("http", "//")) else raw
+    spdx = licenses.normalize(value)
+    if spdx is not None and "LicenseRef-unread-" in spdx and not _LICENSE_CUE.search(value):
+        return None
+    return spdx
 
 
 def read_statement(text: str) -> str | None:
     """A statement in the text of a page -> its license: the vocabulary's reading, else the interim
     rules above (a reservation in other words; Creative Commons named without the license, which
     becomes a ``LicenseRef-unread-`` value: never open)."""
-    spdx = licenses.normalize(text)
+    spdx = _normalize(text)
     if spdx is not None:
         return spdx
     if _RESERVATION_EXTRA.search(text):
@@ -533,8 +546,9 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
                 spdx = _normalize(raw)
                 if spdx is None and url:  # a local license page ('/license') named by its link text
                     text = _text_of(el, 500)
-                    if licenses.normalize(text) is not None:
-                        raw, spdx = text, licenses.normalize(text)
+                    text_spdx = _normalize(text)
+                    if text_spdx is not None:
+                        raw, spdx = text, text_spdx
                 if rel or spdx is not None:
                     source, scope = _link_scope(el, url, spdx, memo, rel_license=rel)
                     hits.append(_hit(source, raw, scope))
@@ -702,9 +716,14 @@ def restrictiveness(spdx: str | None) -> int:
     reservation or a license the vocabulary cannot class reserves most; then NonCommercial,
     NoDerivatives, ShareAlike/copyleft, attribution, and nothing (CC0, PDM)."""
     i = licenses.info(spdx)
-    if i is None or i.family == "reserved":
-        return 100
+    if i is None or i.family not in _OPEN_FAMILIES:
+        return 100  # a reservation, or a statement the vocabulary could not read exactly
     return ((not i.commercial) * 8 + i.no_derivatives * 4 + i.share_alike * 2 + i.attribution * 1)
+
+
+def _specificity(spdx: str | None) -> int:
+    i = licenses.info(spdx)
+    return 0 if i is None else int(i.version is not None)
 
 
 def decide(findings: Iterable[LicenseFinding]) -> LicenseDecision:
@@ -718,8 +737,10 @@ def decide(findings: Iterable[LicenseFinding]) -> LicenseDecision:
     strongest = licenses.choose(content)
     chosen = next(f for f in content if f.license == strongest.license)
     for f in content:
-        if restrictiveness(f.license) > restrictiveness(chosen.license):
-            chosen = f
+        if restrictiveness(f.license) > restrictiveness(chosen.license) or (
+                restrictiveness(f.license) == restrictiveness(chosen.license)
+                and _specificity(f.license) > _specificity(chosen.license)):
+            chosen = f  # never more open; among equals, the exact reading ("CC-BY-SA-3.0" over "CC BY-SA")
     evidence = f"{chosen.source}: {(chosen.raw_value or '')[:_MAX_EVIDENCE_CHARS]}"
     others = []
     for f in content:

@@ -65,8 +65,8 @@ def less_restrictive(label: str, answer: str | None) -> bool:
     if answer is None:
         return False
     info = licenses.info(answer)
-    if info is None or info.family == "reserved":
-        return False  # unknown ids and reservations are never open
+    if info is None or info.family not in ("cc", "cc0", "pdm", "osi", "gfdl"):
+        return False  # reservations and statements not read exactly are never open
     keep = _reserves(label)
     if "all" in keep or "unknown" in keep:
         return True

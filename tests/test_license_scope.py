@@ -200,7 +200,8 @@ def test_layout_wrappers_are_not_sidebars():
     markup = page("<div class='article-with-rail'>" + article()
                   + "<div class='license-description'>Community content is available under "
                   "<a href='/licensing'>CC-BY-SA</a> unless otherwise noted.</div></div>")
-    assert license_of(markup) == licenses.normalize("CC-BY-SA")
+    sentence = "Community content is available under CC-BY-SA unless otherwise noted."
+    assert license_of(markup) == licenses.normalize(sentence) is not None
 
 
 def test_every_scope_is_one_of_the_four():
