@@ -255,6 +255,30 @@ def test_an_unreadable_robots_txt_stops_the_crawl_of_that_site(tmp_path, headers
     assert files[0]["state"] == "unreadable" and reason in files[0]["reason"]
 
 
+def test_a_redirected_robots_txt_is_followed(tmp_path):
+    """RFC 9309 2.3.1.2: a robots.txt answered with redirects is read where they lead (five here);
+    the rules found there decide both our own fetches and the AI agents' consent."""
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    hops = ["/robots.txt", "/r1.txt", "/r2.txt", "/r3.txt", "/r4.txt"]
+    blocks = "".join(f"{a}\n  X-Localsite-Status: 301\n  Location: {b}\n"
+                     for a, b in zip(hops, [*hops[1:], "/final-robots.txt"]))
+    (site_dir / "_headers").write_text(blocks)
+    (site_dir / "robots.txt").write_text("User-agent: *\nAllow: /\n")  # the 301's own body: not the rules
+    (site_dir / "final-robots.txt").write_text("User-agent: *\nDisallow: /a.html\n")
+    (site_dir / "index.html").write_text('<html><body><a href="/a.html">a</a><p>home page text</p></body></html>')
+    (site_dir / "a.html").write_text("<html><body><p>never fetched</p></body></html>")
+    with LocalSite(site_dir) as site:
+        ws = Workspace(tmp_path / "ws")
+        run_crawl(ws, [site.url("/")], {**FAST, "sitemaps": False})
+        requested = site.requested
+    assert "/final-robots.txt" in requested and "/a.html" not in requested
+    fetch = {path_of(r["url"]): r for r in rows(ws, "SELECT url, outcome, reason FROM fetches")}
+    assert fetch["/a.html"]["outcome"] == "skipped" and "Disallow: /a.html" in fetch["/a.html"]["reason"]
+    files = rows(ws, "SELECT state FROM domain_files WHERE kind = 'robots.txt'")
+    assert [f["state"] for f in files] == ["ok"]
+
+
 def test_crawl_delay_is_honoured(tmp_path):
     site_dir = tmp_path / "site"
     site_dir.mkdir()

@@ -16,9 +16,12 @@ Rows tagged ``cause:`` are the misreadings found in issue 14, each with its own 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provenance.robots import RobotsTxt, decode_robots, normalize_path, url_match_path
 
@@ -340,3 +343,29 @@ def test_content_usage_path_then_tab() -> None:
     (ext,) = robots.extensions_for("*", E + "/blog/post")
     assert ext.value == "train-ai=n" and ext.path is not None
     assert robots.extensions_for("*", E + "/shop/") == ()
+
+
+# --- one decision: the crawler's fetch decision and the consent verdict come from one matcher ------
+
+_LINES = st.sampled_from([
+    "User-agent: GPTBot", "User-agent: *", "User-agent: CCBot", "user-agent: gptbot", "Crawl-delay: 5",
+    "Sitemap: https://example.com/s.xml", "Content-Usage: train-ai=n", "Disallow: /", "Disallow: /a",
+    "Allow: /a/b", "Disallow: /*?", "Disallow: /a$", "Allow: /", "Disallow:", "Disallow: /a?", "# c", "",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=12), st.sampled_from(["/", "/a", "/a?", "/a/b", "/a/b?x=1", "/b", "/a$"]),
+       st.sampled_from(["GPTBot", "CCBot", "ClaudeBot"]))
+def test_fetch_decision_and_consent_verdict_never_disagree(lines, path, agent):
+    """"Disallowed for GPTBot" (the crawler asking for GPTBot) and "GPTBot opted_out" (the consent
+    verdict with GPTBot the only training agent) are one answer."""
+    from crawl.domainfiles import DomainPolicy, classify_fetch  # noqa: PLC0415 - crawl only in this test
+    from provenance.consent import resolve_consent  # noqa: PLC0415
+    body = "\n".join(lines).replace("Content-Usage: train-ai=n", "# no preference here").encode()
+    when = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    robots = classify_fetch(E, "robots.txt", E + "/robots.txt", when, status=200, body=body, content_type="text/plain")
+    policy = DomainPolicy(E, [robots], (agent,))
+    allowed, _ = policy.may_fetch(E + path, agent)
+    verdict = resolve_consent(policy.signals_for(E + path, when), training_agents=frozenset({agent})).consent
+    assert (verdict == "opted_out") == (not allowed)
