@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from w3lib.url import canonicalize_url
-
 from crawl.media import extension_of, is_media_url
+from provenance.ids import canonical_url
 
 MAX_LINKS = 5000
 
@@ -51,7 +50,7 @@ def _absolute(base: str, href: str | None) -> str | None:
         url = urljoin(base, href.strip())
         if urlsplit(url).scheme not in ("http", "https"):
             return None
-        return canonicalize_url(url, keep_fragments=False)
+        return canonical_url(url)
     except ValueError:
         return None
 

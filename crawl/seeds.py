@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from provenance.errors import InputError
-from provenance.ids import normalize_url
+from provenance.ids import canonical_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ def parse_seeds(urls: Iterable[str], seeds_file: Path | None = None) -> tuple[li
         if reason is not None:
             invalid.append(InvalidSeed(text, where, reason))
             return
-        key = normalize_url(text)
+        key = canonical_url(text)
         if key not in seen:
             seen.add(key)
             valid.append(Seed(text, where))
@@ -83,5 +83,5 @@ def parse_seeds(urls: Iterable[str], seeds_file: Path | None = None) -> tuple[li
 
 def crawl_key(seeds: Iterable[Seed]) -> str:
     """The identity of a crawl for --resume: its set of seed URLs."""
-    joined = "\n".join(sorted({normalize_url(s.url) for s in seeds}))
+    joined = "\n".join(sorted({canonical_url(s.url) for s in seeds}))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]

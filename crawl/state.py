@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from w3lib.url import canonicalize_url
-
 from provenance.errors import InputError
-from provenance.ids import utcnow
+from provenance.ids import canonical_url, utcnow
 from provenance.workspace import Workspace
 
 STATE = "state.json"
@@ -41,8 +39,8 @@ SCRAPY_STATE_FILES = ("requests.queue", "requests.seen", "spider.state")
 
 
 def canonical(url: str) -> str:
-    """The form URLs are compared in (Scrapy's request fingerprint canonicalisation)."""
-    return canonicalize_url(url, keep_fragments=False)
+    """The form URLs are compared in: the project's one canonical URL (provenance.ids)."""
+    return canonical_url(url)
 
 
 def state_dir(workspace: Workspace, key: str) -> Path:

@@ -293,6 +293,8 @@ def aipref_preferences(value: str) -> dict[str, str]:
         parsed = http_sf.parse(text.encode("utf-8"), tltype="dictionary")
     except (http_sf.StructuredFieldError, ValueError, UnicodeError):
         return {}
+    if not isinstance(parsed, dict):
+        return {}
     prefs = {}
     for key, member in parsed.items():
         item = member[0] if isinstance(member, tuple) else member

@@ -1,40 +1,90 @@
-"""Stable identifiers: document ids, run ids, domains, text hashes."""
+"""Stable identifiers: document ids, run ids, domains, text hashes.
+
+One identity for a URL and one for a domain, used by every stage and stored for SQL (which never
+re-derives them):
+
+* :func:`canonical_url` defines a URL's identity and so its ``doc_id``: w3lib's canonicalisation
+  (the one Scrapy fingerprints requests with: query arguments sorted, percent-encoding normalised,
+  unreserved escapes such as ``%7E`` decoded, non-ASCII UTF-8 percent-encoded, the host IDNA-encoded,
+  the fragment dropped), plus a lower-case scheme and host, no default port, no userinfo, no
+  trailing dot on the host. ``?b=2&a=1`` and ``?a=1&b=2``, ``%7E`` and ``~``, ``café`` and
+  ``caf%C3%A9`` are one document.
+* :func:`domain_of` is the host of the canonical URL: lower-case IDNA (``xn--``), no port,
+  userinfo or trailing dot, and without a leading ``www.`` (``www.example.com`` and
+  ``example.com`` are one domain: the same publisher in practice); IPv6 literals without brackets.
+* :func:`registered_domain` is the domain's registrable part under the Public Suffix List
+  (ICANN and private sections, from the snapshot bundled with ``tldextract``: no network).
+  ``news.bbc.co.uk`` -> ``bbc.co.uk``, ``alice.github.io`` -> ``alice.github.io``; None for IP
+  addresses and hosts under no known suffix.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import unicodedata
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
+import tldextract
+from w3lib.url import canonicalize_url
+
 DOC_ID_HEX = 24  # 96 bits: collision-free far beyond billions of documents
+_DEFAULT_PORTS = {("http", 80), ("https", 443)}
 
 
-def normalize_url(url: str) -> str:
-    """Lower-case scheme and host, drop the fragment and a default port; keep path and query."""
-    parts = urlsplit(url.strip())
+def canonical_url(url: str) -> str:
+    """The one canonical form of a URL (see the module docstring); it defines ``doc_id``.
+
+    Raises ValueError for a URL that cannot be parsed (a port out of range, a bad IPv6 literal).
+    """
+    text = url.strip()
+    try:
+        canon = canonicalize_url(text, keep_fragments=False)
+    except UnicodeError as exc:  # an unencodable host label
+        raise ValueError(f"not a URL: {text!r} ({exc})") from None
+    parts = urlsplit(canon)
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in {("http", 80), ("https", 443)} else None
-    netloc = host if port is None else f"{host}:{port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in _DEFAULT_PORTS else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
+@functools.lru_cache(maxsize=65536)
 def domain_of(url: str | None) -> str | None:
-    """The host of a URL, lower-case, without a leading ``www.``; None when it has none."""
+    """The domain of a URL (see the module docstring); None when it has no host.
+
+    Memoised for speed only: a pure function of its argument.
+    """
     if not url:
         return None
     try:
-        host = urlsplit(url.strip()).hostname
+        host = urlsplit(canonical_url(url)).hostname
     except ValueError:
         return None
     if not host:
         return None
-    host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    return host[4:] if host.startswith("www.") and len(host) > 4 else host
+
+
+@functools.lru_cache(maxsize=1)
+def _psl() -> tldextract.TLDExtract:
+    """The Public Suffix List bundled with tldextract: never fetched, never cached on disk."""
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+@functools.lru_cache(maxsize=65536)
+def registered_domain(domain: str | None) -> str | None:
+    """The registrable domain of a domain (or host) under the Public Suffix List; None for an IP
+    address, a single label or a host under no known public suffix."""
+    if not domain:
+        return None
+    found = _psl()(domain.strip().rstrip(".").lower()).top_domain_under_public_suffix
+    return found or None
 
 
 def text_sha256(text: str) -> str:
@@ -49,7 +99,7 @@ def normalized_text_hash(text: str) -> str:
 
 def doc_id_for_url(url: str) -> str:
     """The id of the document at a URL: the same URL is the same document across runs and sources."""
-    return hashlib.sha256(("url\x1f" + normalize_url(url)).encode()).hexdigest()[:DOC_ID_HEX]
+    return hashlib.sha256(("url\x1f" + canonical_url(url)).encode()).hexdigest()[:DOC_ID_HEX]
 
 
 def doc_id_for_text(text: str) -> str:

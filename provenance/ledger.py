@@ -28,9 +28,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 
 from provenance.errors import ProvenanceError
-from provenance.ids import new_run_id, utcnow
+from provenance.ids import domain_of, new_run_id, registered_domain, utcnow
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, as_row
 from provenance.workspace import Workspace
 
@@ -124,6 +125,17 @@ def _key_expr(columns: Sequence[str], alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
     parts = ", ".join(f"coalesce(CAST({prefix}{c} AS VARCHAR), chr(0))" for c in columns)
     return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _derived_column(values: pa.ChunkedArray | pa.Array, fn) -> pa.Array:
+    """``fn`` of each distinct value of a string column (None stays None), as a string column.
+
+    Identities (``domain``, ``registered_domain``) are computed here, in Python, by the one
+    definition in :mod:`provenance.ids`; SQL stores them and never re-derives them.
+    """
+    distinct = pa.compute.unique(values).to_pylist()
+    mapping = {v: (fn(v) if v is not None else None) for v in distinct}
+    return pa.array([mapping[v] for v in values.to_pylist()], pa.string())
 
 
 def records_to_arrow(records: Iterable[Any], schema: pa.Schema) -> pa.Table:
@@ -338,6 +350,34 @@ def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0][0]
 
 
+def _backfill_registered_domain(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration registered_domain: compute registered_domain (and re-derive domain, for rows
+    whose stored domain the one definition would write differently) in Python, per distinct URL
+    and domain, in the migration's transaction."""
+    urls = con.sql("SELECT DISTINCT url FROM document_log WHERE url IS NOT NULL").to_arrow_table().column("url")
+    fixed = pa.table({"url": urls, "domain": _derived_column(urls, domain_of)})
+    con.register("_url_domains", fixed)
+    try:
+        for table in ("document_log", "document_state"):
+            _exec(con, f"UPDATE {table} t SET domain = f.domain FROM _url_domains f "
+                       f"WHERE t.url = f.url AND t.domain IS DISTINCT FROM f.domain")
+    finally:
+        _unregister(con, "_url_domains")
+    domains = con.sql("SELECT DISTINCT domain FROM document_log WHERE domain IS NOT NULL").to_arrow_table().column("domain")
+    registered = pa.table({"domain": domains, "registered_domain": _derived_column(domains, registered_domain)})
+    con.register("_registered", registered)
+    try:
+        for table in ("document_log", "document_state"):
+            _exec(con, f"UPDATE {table} t SET registered_domain = r.registered_domain FROM _registered r "
+                       f"WHERE t.domain = r.domain")
+    finally:
+        _unregister(con, "_registered")
+
+
+# Python steps of migrations, by migration name (run after its SQL, in the same transaction).
+_BACKFILLS = {"registered_domain": _backfill_registered_domain}
+
+
 def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     _exec(con, """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)""")
@@ -349,6 +389,9 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         _exec(con, "BEGIN TRANSACTION")
         try:
             _exec(con, sql)
+            backfill = _BACKFILLS.get(name)
+            if backfill is not None:
+                backfill(con)
             _exec(con, "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()])
             _exec(con, "COMMIT")
         except duckdb.Error as exc:
@@ -441,6 +484,7 @@ class LedgerWriter:
         if batch.num_rows == 0:
             return 0
         batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
+        batch = batch.append_column("registered_domain", _derived_column(batch.column("domain"), registered_domain))
         self.con.register("_doc_batch", batch)
         try:
             with self.transaction():
@@ -450,7 +494,8 @@ class LedgerWriter:
                 if n_ids != n_rows:  # the same document twice in one batch: keep its last row
                     source = """(SELECT * EXCLUDE (_pos) FROM (SELECT *, row_number() OVER () AS _pos FROM _doc_batch)
                                 QUALIFY row_number() OVER (PARTITION BY doc_id ORDER BY _pos DESC) = 1)"""
-                columns = ", ".join(DOCUMENT_SCHEMA.names)
+                names = [*DOCUMENT_SCHEMA.names, "registered_domain"]
+                columns = ", ".join(names)
                 seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
                 has_state = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_state)").fetchall()[0][0]
                 if not has_state:  # nothing stored yet: every row is new
@@ -462,7 +507,7 @@ class LedgerWriter:
                     changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
                     added = _exec(self.con, f"""
                         INSERT INTO document_log (seq, {columns}, run_id)
-                        SELECT ?, {", ".join(f"b.{c}" for c in DOCUMENT_SCHEMA.names)}, ?
+                        SELECT ?, {", ".join(f"b.{c}" for c in names)}, ?
                         FROM {source} b LEFT JOIN document_state cur ON cur.doc_id = b.doc_id
                         WHERE cur.doc_id IS NULL OR {changed}
                     """, [seq, run_id])
@@ -615,10 +660,11 @@ class LedgerWriter:
         batch = batch.select(spec.schema.names).cast(spec.schema)
         names = list(spec.schema.names)
         extra_cols = [c for c in spec.extra if c not in names]
-        if "domain" in extra_cols:  # derive the domain of the URL in SQL
-            extra_sql = ["lower(regexp_replace(regexp_extract(b.url, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#:@]*@)?([^/?#:]*)', 2), '^www\\.', ''))"]
-        else:
-            extra_sql = [spec.extra[c] for c in extra_cols]
+        if "domain" in extra_cols:  # the URL's domain, by provenance.ids.domain_of (never in SQL)
+            batch = batch.append_column("domain", _derived_column(batch.column("url"), domain_of))
+            names.append("domain")
+            extra_cols.remove("domain")
+        extra_sql = [spec.extra[c] for c in extra_cols]
         self.con.register("_set_batch", batch)
         try:
             target = ", ".join(names + extra_cols + ["run_id", "row_key"])

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from provenance.errors import InputError
-from provenance.ids import domain_of, normalize_url, utcnow
+from provenance.ids import domain_of, canonical_url, utcnow
 from provenance.ledger import Ledger, LedgerMissingError, LedgerWriter
 
 Kind = Literal["domain", "url"]
@@ -61,16 +61,19 @@ class RevocationResult:
 
 
 def normalize_domain(value: str) -> str:
-    """``https://www.News.Example/x`` or ``*.news.example.`` -> ``news.example``."""
+    """``https://www.News.Example/x``, ``*.news.example.`` or ``Bücher.example`` -> the domain as
+    :func:`provenance.ids.domain_of` stores it (``news.example``, ``xn--bcher-kva.example``).
+
+    A revocation of a domain reaches that domain and all its subdomains.
+    """
     text = value.strip()
-    if "://" in text:
-        text = domain_of(text) or ""
-    text = text.lower().strip().rstrip(".")
-    text = text.removeprefix("*.").removeprefix("www.")
-    if not text or not _DOMAIN.match(text):
+    if "://" not in text:
+        text = "http://" + text.removeprefix("*.")
+    found = domain_of(text) or ""
+    if not found or not _DOMAIN.match(found):
         raise RevocationError(f"{value!r} is not a domain name: give it as news.example (subdomains are "
                               f"included), or revoke one page with --url")
-    return text
+    return found
 
 
 def revocation_id(kind: str, value: str, reason: str, requested_by: str | None) -> str:
@@ -84,7 +87,7 @@ def _url_value(writer: LedgerWriter, url: str) -> str:
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", given):
         raise RevocationError(f"{url!r} is not an absolute URL: give it with its scheme, e.g. https://{given}")
     candidates = [given]
-    normalized = normalize_url(given)
+    normalized = canonical_url(given)
     if normalized != given:
         candidates.append(normalized)
     for candidate in candidates:

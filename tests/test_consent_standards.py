@@ -20,7 +20,7 @@ Rows tagged ``cause:`` are the misreadings found in issue 14.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import NamedTuple
 
 import pytest
@@ -29,7 +29,7 @@ from crawl.domainfiles import DomainPolicy, classify_fetch
 from crawl.signals import header_signals, meta_signals
 from provenance.consent import aipref_preferences, resolve_consent
 
-WHEN = datetime(2026, 12, 6, tzinfo=timezone.utc)
+WHEN = datetime(2026, 12, 6, tzinfo=UTC)
 ORIGIN = "https://provider.example"
 
 

@@ -16,7 +16,7 @@ Rows tagged ``cause:`` are the misreadings found in issue 14, each with its own 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import NamedTuple
 
 import pytest
@@ -363,7 +363,7 @@ def test_fetch_decision_and_consent_verdict_never_disagree(lines, path, agent):
     from crawl.domainfiles import DomainPolicy, classify_fetch  # noqa: PLC0415 - crawl only in this test
     from provenance.consent import resolve_consent  # noqa: PLC0415
     body = "\n".join(lines).replace("Content-Usage: train-ai=n", "# no preference here").encode()
-    when = datetime(2026, 12, 6, tzinfo=timezone.utc)
+    when = datetime(2026, 12, 6, tzinfo=UTC)
     robots = classify_fetch(E, "robots.txt", E + "/robots.txt", when, status=200, body=body, content_type="text/plain")
     policy = DomainPolicy(E, [robots], (agent,))
     allowed, _ = policy.may_fetch(E + path, agent)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from provenance.errors import InputError
-from provenance.ids import normalize_url
+from provenance.ids import canonical_url
 from provenance.ledger import Ledger
 from transcribe.lineage import Lineage, OwnLicense, inherit, parents_by_id, signals_from_rows
 
@@ -78,7 +78,7 @@ def media_rows(ledger: Ledger, urls: Sequence[str] | None = None) -> list[MediaR
         rows = ledger.query(sql.format(where="WHERE list_contains(?, media_url)"), [list(urls)]).to_pylist()
     chosen: dict[str, MediaRow] = {}
     for r in rows:
-        key = normalize_url(r["media_url"])
+        key = canonical_url(r["media_url"])
         if key not in chosen:
             chosen[key] = MediaRow(**r)
     return list(chosen.values())
@@ -135,11 +135,11 @@ def items_from_args(ledger: Ledger, args: Sequence[str], *, user_license: str | 
     ``user_license`` (--license) is the license the given media carries."""
     own = OwnLicense(user_license, f"--license {user_license} (given by the user)") if user_license else None
     urls = [a for a in args if is_url(a)]
-    known = {normalize_url(r.media_url): r for r in media_rows(ledger, urls)} if urls else {}
+    known = {canonical_url(r.media_url): r for r in media_rows(ledger, urls)} if urls else {}
     items: list[MediaItem] = []
     for arg in args:
         if is_url(arg):
-            row = known.get(normalize_url(arg))
+            row = known.get(canonical_url(arg))
             if row is not None:
                 if own is not None:
                     row = MediaRow(row.media_url, row.page_doc_id, row.page_url, row.kind, row.mime_type,
