@@ -39,7 +39,7 @@ LOCK_WAIT_S = 10.0
 STAGE_LOCK_WAIT_S = 600.0  # a stage's short commits wait this long for readers to finish
 EMPTY_SHARD = "shards/_empty.parquet"
 VERSIONED_PACKAGES = (
-    "provenance", "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
+    "corpus-provenance", "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
     "datasketch", "xxhash", "numpy",
 )
 
