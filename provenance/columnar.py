@@ -2,10 +2,11 @@
 
 Each function gives, element by element, exactly what its scalar twin in ``provenance.ids``
 gives: hashing runs in DuckDB's vectorised sha256; a URL's canonical form is computed in SQL
-only for URLs where ``normalize_url`` provably reduces to lower-casing the scheme and host,
+only for URLs where ``canonical_url`` provably reduces to lower-casing the scheme and host,
 dropping a default port and the fragment, and adding ``/`` to an empty path (plain
-``http(s)://host[:port]/path?query#fragment`` in printable ASCII, no user info, no IPv6
-literal); every other URL goes through ``normalize_url`` itself. Tests compare both on tricky
+``http(s)://host[:port]/path[?key=value]#fragment``: an LDH host without a trailing dot, a path
+and at most one query argument of unreserved characters, so there is nothing to sort, decode or
+encode, and no ``/.`` that could be a dot segment); every other URL goes through ``canonical_url`` itself. Tests compare both on tricky
 URLs.
 """
 
@@ -15,11 +16,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from provenance.ids import DOC_ID_HEX, domain_of, normalize_url
+from provenance.ids import DOC_ID_HEX, canonical_url, domain_of
 
-# http(s)://host[:port][/path][?query][#fragment], printable ASCII without user info or brackets.
-_SIMPLE_URL = (r"^([hH][tT][tT][pP][sS]?)://([A-Za-z0-9._~!$&'()*+,;=-]+)(:(0|[1-9][0-9]{0,4}))?"
-               r"([/?][\x21-\x22\x24-\x3f\x41-\x5a\x5c\x5e-\x7e]*)?(#[\x21-\x7e]*)?$")
+# http(s)://host[:port][/path][?key=value][#fragment]: what canonical_url only lower-cases.
+_SIMPLE_URL = (r"^([hH][tT][tT][pP][sS]?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(:([1-9][0-9]{0,4}))?"
+               r"((?:/[A-Za-z0-9._~/-]*)?(?:\?(?:[A-Za-z0-9._~-]+=[A-Za-z0-9._~-]*)?)?)(#[\x21-\x7e]*)?$")
 _PARTS = f"regexp_extract(u, '{_SIMPLE_URL.replace(chr(39), chr(39) * 2)}', "
 
 
@@ -48,19 +49,19 @@ class Hasher:
         return out.column("h").combine_chunks()
 
     def canonical_urls(self, urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
-        """``normalize_url`` and ``domain_of`` of every (stripped, non-NULL) URL."""
+        """``canonical_url`` and ``domain_of`` of every (stripped, non-NULL) URL."""
         self.con.register("_u", pa.table({"u": urls}))
         try:
             table = self.con.sql(f"""
                 WITH p AS (
-                    SELECT u, regexp_matches(u, $re) AS simple,
+                    SELECT u, regexp_matches(u, $re) AND strpos(u, '/.') = 0 AS simple,  -- dot segments: canonical_url
                            lower({_PARTS}1)) AS scheme, lower({_PARTS}2)) AS host,
                            {_PARTS}4) AS port, {_PARTS}5) AS rest
                     FROM _u
                 )
                 SELECT CASE WHEN simple AND (port = '' OR TRY_CAST(port AS INTEGER) <= 65535) THEN
                            scheme || '://' || host ||
-                           CASE WHEN port = '' OR port = '0' OR (scheme = 'http' AND port = '80')
+                           CASE WHEN port = '' OR (scheme = 'http' AND port = '80')
                                      OR (scheme = 'https' AND port = '443') THEN '' ELSE ':' || port END ||
                            CASE WHEN rest = '' OR starts_with(rest, '?') THEN '/' || rest ELSE rest END
                        END AS canonical,
@@ -78,7 +79,7 @@ class Hasher:
             values = urls.to_pylist() if isinstance(urls, pa.Array) else pa.concat_arrays(urls.chunks).to_pylist()
             canon_list, domain_list = canonical.to_pylist(), domain.to_pylist()
             for i in odd.nonzero()[0]:
-                canon_list[i] = normalize_url(values[i])
+                canon_list[i] = canonical_url(values[i])
                 domain_list[i] = domain_of(values[i])
             canonical, domain = pa.array(canon_list, pa.string()), pa.array(domain_list, pa.string())
         return canonical, domain

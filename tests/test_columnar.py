@@ -18,6 +18,9 @@ TRICKY_URLS = [
     "https://example.org/a b", "https://example.org/%41%42", "https://example.org:/x", "https://example.org:65535/x",
     "https://ex_ample.org/x", "https://example.org/a@b", "https://example.org/a\\b", "mailto:someone@example.org",
     "https://example.org/\x7f", "https://EXAMPLE.org/Q?A=B&C=D", "https://www.WWW.example.org/",
+    # canonical_url (w3lib rules): sorted query, unreserved escapes decoded, dot segments resolved
+    "https://example.org/a?b=2&a=1", "https://example.org/%7euser", "https://example.org/a/../b",
+    "https://example.org/./b", "https://example.org/p?a", "https://example.org/caf%c3%a9",
 ]
 
 
