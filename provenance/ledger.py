@@ -33,13 +33,14 @@ import pyarrow.compute  # noqa: F401 - pa.compute
 from provenance.errors import ProvenanceError
 from provenance.ids import domain_of, new_run_id, registered_domain, utcnow
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, as_row
+from provenance.version import DISTRIBUTION
 from provenance.workspace import Workspace
 
 LOCK_WAIT_S = 10.0
 STAGE_LOCK_WAIT_S = 600.0  # a stage's short commits wait this long for readers to finish
 EMPTY_SHARD = "shards/_empty.parquet"
 VERSIONED_PACKAGES = (
-    "corpus-provenance", "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
+    DISTRIBUTION, "duckdb", "pyarrow", "scrapy", "trafilatura", "faster-whisper", "ctranslate2",
     "datasketch", "xxhash", "numpy",
 )
 

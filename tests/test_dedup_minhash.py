@@ -109,6 +109,36 @@ def test_non_ascii_batches_tokenise_like_ascii_ones():
     assert sh.tokens(ascii_text) == ascii_text.lower().split()
 
 
+_ASCII_TEXT = st.lists(st.sampled_from(list("aZb \t\n\r\x0b\x0c.,-") + ["Word", "  "]), max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ASCII_TEXT, min_size=1, max_size=8), st.integers(0, 3))
+def test_ascii_fast_path_tokenises_like_arrows_unicode_kernels(texts, skip):
+    """The numpy tokenizer of ASCII batches (also on a sliced array) against the Arrow utf8 one."""
+    arr = pa.array(["x"] * skip + texts).slice(skip)
+    fast = sh._ascii_tokens(arr)
+    assert fast is not None
+    reference = sh._split_tokens(arr)
+    assert fast.to_pylist() == reference.flatten().to_pylist()
+    assert fast.per_text.tolist() == [len(t or []) for t in reference.to_pylist()]
+    assert fast.to_pylist() == [w for t in texts for w in t.lower().split()]
+
+
+def test_control_characters_and_non_ascii_take_the_unicode_path():
+    for text in ("a\x1cb", "a\x00b", "caf\u00e9"):
+        assert sh._ascii_tokens(pa.array([text])) is None
+        assert sh.tokens(text) == text.lower().split()
+
+
+def test_token_hash_reads_every_chunk_of_long_tokens():
+    words = ["a", "abcdefgh", "abcdefghi", "abcdefgh" * 5, "abcdefgh" * 5 + "x", "é" * 9]
+    for width in (32, 64):
+        hashes, offsets = sh.shingle_hashes(pa.array(words), 1, width)
+        assert hashes.tolist() == [sh.hashfunc(width)(w.encode()) for w in words]
+        assert len(set(hashes.tolist())) == len(words)
+
+
 def test_small_chunks_and_long_documents_give_the_same_signatures():
     params = SignatureParams(num_perm=32)
     perms = Permutations.for_params(params)

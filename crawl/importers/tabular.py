@@ -309,6 +309,8 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
         "raw_value": pc.utf8_slice_codeunits(with_license.column("raw_license"), 0, 2000),
         "license": with_license.column("normalized"), "observed_at": with_license.column("observed_at"),
         "doc_id": with_license.column("doc_id"), "in_body": pa.array([False] * with_license.num_rows, pa.bool_()),
+        # an import's license column speaks of the document's own content
+        "scope": pa.array(["content"] * with_license.num_rows, pa.string()),
     })
     return Converted(documents, text, signal_rows, license_rows, bad)
 
