@@ -1,5 +1,5 @@
 """One identity for a URL (canonical_url, doc_id) and one for a domain (domain_of, registered_domain),
-stored by the ledger at write time and backfilled by migration 0009 for existing workspaces."""
+stored by the ledger at write time and backfilled by migration 0010 for existing workspaces."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_fetch_rows_get_the_domain_from_python(workspace):
 
 
 def test_an_existing_workspace_gets_registered_domain(workspace):
-    """A ledger written before migration 0009: its documents get registered_domain, and a domain
+    """A ledger written before migration 0010: its documents get registered_domain, and a domain
     stored the old way (Unicode, not IDNA) is re-derived by the one definition."""
     workspace.create()
     _ensure_empty_shard(workspace)

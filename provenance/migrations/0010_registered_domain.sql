@@ -1,4 +1,4 @@
--- 0009_registered_domain: one identity for a domain, stored, never re-derived in SQL.
+-- 0010_registered_domain: one identity for a domain, stored, never re-derived in SQL.
 --
 -- `domain` and `registered_domain` are computed in Python at write time by provenance.ids
 -- (domain_of: lower-case IDNA host without port, userinfo, trailing dot or a leading "www.";
