@@ -177,6 +177,11 @@ _LICENSE_CUE = re.compile(
     r"licen[cs]|lizenz|licen[cç]a|creative[\s_-]*commons|(?<![a-z])cc[\s_-]?(?:by|0|zero|pdm)|copyright|©"
     r"|rights|rechte|droits|derechos|direitos|diritti|gpl|gnu|public[\s_-]*domain|gemeinfrei|spdx"
     r"|(?<![a-z])(?:mit|bsd|apache|mpl|eupl|cecill|odbl|pddl|wtfpl)(?![a-z])|版权|著作権", re.I)
+# A sentence worth reading at all: it names a license (a "(c) 2024 Foo" alone reserves nothing).
+_STATEMENT_CUE = re.compile(
+    r"licen[cs]|lizenz|licen[cç]a|creative[\s_-]*commons|(?<![a-z])cc[\s_-]?(?:by|0|zero|pdm|-?nc|-?sa|-?nd)"
+    r"|gpl|gnu|public[\s_-]*domain|gemeinfrei|domaine\s+public|dominio\s+p[uú]blico|spdx"
+    r"|(?<![a-z])(?:mit|bsd|apache|mpl|eupl|cecill|odbl|pddl|wtfpl|gfdl|fdl)(?![a-z])", re.I)
 _ARCHIVED = re.compile(r"^(?:https?:)?//[^/]+/(?:web|wayback|save)/\d{4,14}[a-z_]{0,4}/+(?P<url>.+)$", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?|\u00b7\u2022\u3002\uff01])\s+|\s+[|\u00b7\u2022]\s+|\n")
 
@@ -416,6 +421,8 @@ def read_statement(text: str) -> str | None:
     """A statement in the text of a page -> its license: the vocabulary's reading, else the interim
     rules above (a reservation in other words; Creative Commons named without the license, which
     becomes a ``LicenseRef-unread-`` value: never open)."""
+    if not _STATEMENT_CUE.search(text) and not _RESERVATION_KEY.search(text):
+        return None  # names no license and reserves nothing: not worth the vocabulary's time
     spdx = _normalize(text)
     if spdx is not None:
         return spdx
