@@ -1,10 +1,22 @@
-"""Scale figures: a generated ledger of 10,000,000 documents (size on disk, `documents` GROUP BY,
-point lookup by url, audit time) and dedup of 1,000,000 short generated documents, local engine
-against Ray on 2 CPUs (wall time and peak memory). Prints the figures and writes them as JSON
-under bench/results/.
+"""Scale figures of issue 15, each beside the baseline it is measured against in the same run.
 
-Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--skip-ledger] [--skip-dedup] [--skip-audit]
-(a section that is skipped keeps its figures from an earlier run in the JSON, with their date)
+Sections (run one or several with --only; the others keep their figures from an earlier run in
+the JSON, with their date):
+
+* ``ledger``: a generated Parquet corpus of N rows (url, text, license, consent, title) brought in
+  through the public ``provenance import``, against a plain DuckDB load doing the same essential
+  work (read the Parquet, sha256 of url and text, rows into a table, texts into a zstd Parquet
+  file); then ledger bytes per document, point lookups by url and doc_id (connection open, process
+  start excluded; median of 5), the ``documents`` GROUP BY license/consent, and the full
+  ``provenance audit`` against plain DuckDB running the audit's GROUP BYs over the input file.
+* ``sql_startup``: a ``provenance sql`` process answering ``SELECT 1`` against a bare Python
+  process that imports duckdb and opens the ledger read-only (median of 5 each).
+* ``readers``: ``provenance sql`` polled while an import of the same corpus into a fresh
+  workspace runs: every answer's latency, and whether any was refused.
+* ``dedup``: dedup of M short generated documents, local engine against Ray (see dedup_figures).
+
+Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--only ledger,sql_startup,readers,dedup]
+Writes bench/results/scale_bench.json (merged with what is there).
 """
 
 from __future__ import annotations
@@ -13,68 +25,205 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
-from provenance.ledger import Ledger
-from provenance.workspace import Workspace
+import duckdb
 
 RESULTS = Path(__file__).resolve().parent / "results"
+EXE = Path(sys.executable).parent / "provenance"
+SECTIONS = ("ledger", "sql_startup", "readers", "dedup")
+TARGETS = {
+    "point_lookup_url_s": 0.05, "point_lookup_doc_id_s": 0.05, "group_by_s": 1.0, "audit_s": 10.0,
+    "audit_vs_duckdb": 5.0, "import_vs_duckdb": 0.25, "bytes_per_document": 100,
+    "sql_startup_vs_bare": 1.5, "reader_max_latency_s": 10.0,
+}
 
 
-def generate_ledger(ws: Workspace, n: int) -> float:
-    """Fill document_log with n generated documents in bulk SQL (the text is not needed)."""
-    ledger = Ledger(ws)
-    start = time.perf_counter()
-    with ledger.writer() as w:
-        run = w.start_run("bench-generate", {"documents": n})
-        w.execute(f"""
-            INSERT INTO document_log (seq, doc_id, url, domain, source_type, fetched_at, run_id, title,
-                language, n_chars, text_sha256, shard, license, license_evidence, consent, consent_evidence)
-            SELECT 1, md5(i::VARCHAR)[:24], 'https://d' || (i % 50000) || '.example/p/' || i,
-                   'd' || (i % 50000) || '.example', 'web',
-                   TIMESTAMP '2026-01-01' + to_seconds(i % 10000000), '{run.run_id}', 'Title ' || i, 'en',
-                   100 + (i * 7919) % 20000, sha256(i::VARCHAR), 'shards/web/gen-' || (i // 100000) || '.parquet',
-                   ['CC-BY-4.0', 'CC-BY-SA-4.0', 'CC0-1.0', 'LicenseRef-all-rights-reserved', NULL, NULL][1 + i % 6],
-                   NULL, ['granted', 'unspecified', 'opted_out'][1 + i % 3], NULL
-            FROM range({n}) t(i)
-        """)
-        w.finish_run(run, {"documents": n})
-    return time.perf_counter() - start
+def generate_input(path: Path, n: int) -> None:
+    """N rows of web-like documents: 50,000 domains, six license values, four consent values."""
+    con = duckdb.connect()
+    con.execute(f"""COPY (
+        SELECT 'https://d' || (i % 50000) || '.example/p/' || i AS url,
+               'Document ' || i || ' says ' || repeat('word' || (i % 97) || ' ', 20 + i % 30) AS text,
+               ['CC-BY-4.0', 'https://creativecommons.org/licenses/by-sa/4.0/', 'CC0-1.0',
+                'All rights reserved', NULL, NULL][1 + i % 6] AS license,
+               ['granted', 'unspecified', 'opted_out', NULL][1 + i % 4] AS consent,
+               'Title ' || i AS title
+        FROM range({n}) t(i)) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)""")
+    con.close()
 
 
-def timed(fn) -> tuple[float, object]:
+def timed(fn):
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
 
 
-def ledger_figures(n: int, with_audit: bool) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace(Path(tmp) / "ws")
-        gen_s = generate_ledger(ws, n)
-        with Ledger(ws).writer() as w:  # a checkpoint folds the WAL into the file
-            w.execute("CHECKPOINT")
-        size = ws.ledger_path.stat().st_size
-        ledger = Ledger(ws)
-        group_s, groups = timed(lambda: ledger.query(
-            "SELECT license, consent, count(*) AS n, sum(n_chars) AS chars FROM documents GROUP BY ALL"))
-        lookup_s, hit = timed(lambda: ledger.query(
-            "SELECT doc_id, license, consent FROM documents WHERE url = $u", {"u": f"https://d{12345 % 50000}.example/p/12345"}))
-        figures = {"documents": n, "generate_s": round(gen_s, 2), "ledger_bytes": size,
-                   "bytes_per_document": round(size / n, 1), "group_by_s": round(group_s, 2),
-                   "groups": groups.num_rows, "point_lookup_s": round(lookup_s, 2), "lookup_rows": hit.num_rows}
-        if with_audit:
-            exe = Path(sys.executable).parent / "provenance"
-            audit_s, proc = timed(lambda: subprocess.run(
-                [str(exe), "-w", str(ws.root), "audit", "--format", "json", "--out", str(Path(tmp) / "audit.json")],
-                capture_output=True, text=True))
-            figures["audit_s"] = round(audit_s, 2) if proc.returncode == 0 else f"failed: {proc.stderr[-300:]}"
+def run_measured(cmd: list[str]) -> dict:
+    """Wall time and peak RSS of a child process (and its children)."""
+    wrapper = [sys.executable, "-c",
+               "import resource, subprocess, sys, time; t=time.perf_counter(); "
+               "r=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE); "
+               "w=time.perf_counter()-t; m=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+               "sys.stderr.write(r.stderr.decode()[-400:]); print(f'{w} {m} {r.returncode}')", *cmd]
+    out = subprocess.run(wrapper, capture_output=True, text=True)
+    wall, rss_kb, code = out.stdout.split()[-3:]
+    return {"wall_s": float(wall), "peak_rss_mib": round(int(rss_kb) / 1024, 1), "exit": int(code),
+            "stderr": out.stderr[-400:] if int(code) else ""}
+
+
+def duckdb_load(src: Path, tmp: Path) -> float:
+    """The plain DuckDB load: read Parquet, sha256 of url and text, rows into a table, texts to zstd Parquet."""
+    db = tmp / "plain.duckdb"
+    start = time.perf_counter()
+    con = duckdb.connect(str(db))
+    con.execute(f"""CREATE TABLE docs AS
+        SELECT sha256(url) AS url_sha256, url, sha256(text) AS text_sha256, length(text) AS n_chars,
+               license, consent, title, text
+        FROM read_parquet('{src}')""")
+    con.execute(f"COPY (SELECT url_sha256, url, text, title, text_sha256 FROM docs) TO '{tmp / 'plain_texts.parquet'}' "
+                f"(FORMAT parquet, COMPRESSION zstd)")
+    con.execute("ALTER TABLE docs DROP COLUMN text")
+    con.execute("CHECKPOINT")
+    con.close()
+    return time.perf_counter() - start
+
+
+def baseline_group_bys(src: Path) -> float:
+    """Plain DuckDB answering the audit's GROUP BYs (totals, license, consent, license x consent,
+    consent by domain, top domains) over the input file."""
+    domain = "regexp_extract(url, '://([^/]+)', 1)"
+    queries = [
+        "SELECT count(*), sum(length(text)) FROM t",
+        "SELECT license, count(*), sum(length(text)) FROM t GROUP BY 1",
+        "SELECT consent, count(*), sum(length(text)) FROM t GROUP BY 1",
+        "SELECT license, consent, count(*) FROM t GROUP BY ALL",
+        f"SELECT {domain} AS d, consent, count(*) FROM t GROUP BY ALL ORDER BY 3 DESC LIMIT 20",
+        f"SELECT {domain} AS d, sum(length(text)) AS c FROM t GROUP BY 1 ORDER BY 2 DESC LIMIT 100",
+    ]
+    con = duckdb.connect()
+    start = time.perf_counter()
+    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{src}')")
+    for q in queries:
+        con.execute(q).fetchall()
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def lookups(ws: Path, n: int) -> dict:
+    """Median of 5 point lookups each by url and by doc_id, on an open read-only connection."""
+    from provenance.ids import doc_id_for_url
+    from provenance.ledger import Ledger
+
+    figures = {}
+    with Ledger(ws).reader() as con:
+        def median(sql: str, values: list[str]) -> tuple[float, int]:
+            times, rows = [], 0
+            for v in values:
+                t, got = timed(lambda v=v: con.execute(sql, [v]).fetchall())
+                times.append(t)
+                rows += len(got)
+            return statistics.median(times), rows
+
+        picks = [(n * k) // 7 for k in range(1, 6)]
+        urls = [f"https://d{i % 50000}.example/p/{i}" for i in picks]
+        figures["point_lookup_url_s"], hits = median("SELECT * FROM documents WHERE url = ?", urls)
+        figures["point_lookup_doc_id_s"], hits2 = median("SELECT * FROM documents WHERE doc_id = ?",
+                                                         [doc_id_for_url(u) for u in urls])
+        figures["lookup_hits"] = hits + hits2
+        figures["group_by_s"], groups = timed(lambda: con.execute(
+            "SELECT license, consent, count(*) AS n, sum(n_chars) AS chars FROM documents GROUP BY ALL").fetchall())
+        figures["groups"] = len(groups)
     return figures
+
+
+def ledger_figures(n: int, tmp: Path) -> dict:
+    src = tmp / "input.parquet"
+    generate_input(src, n)
+    figures: dict = {"documents": n, "input_bytes": src.stat().st_size}
+    plain_s = duckdb_load(src, tmp)
+    figures["duckdb_load_rows_per_s"] = round(n / plain_s)
+    ws = tmp / "ws"
+    imp = run_measured([str(EXE), "-w", str(ws), "import", str(src)])
+    figures["import_rows_per_s"] = round(n / imp["wall_s"]) if imp["exit"] == 0 else f"failed: {imp['stderr']}"
+    figures["import_peak_rss_mib"] = imp["peak_rss_mib"]
+    if imp["exit"] != 0:
+        return figures
+    figures["import_vs_duckdb"] = round(figures["import_rows_per_s"] / figures["duckdb_load_rows_per_s"], 3)
+    size = (ws / "ledger.duckdb").stat().st_size
+    figures["ledger_bytes"] = size
+    figures["bytes_per_document"] = round(size / n, 1)
+    figures.update(lookups(ws, n))
+    base_s = baseline_group_bys(src)
+    audit = run_measured([str(EXE), "-w", str(ws), "audit", "--format", "json", "--out", str(tmp / "audit.json")])
+    figures["duckdb_group_bys_s"] = round(base_s, 2)
+    figures["audit_s"] = round(audit["wall_s"], 2) if audit["exit"] == 0 else f"failed: {audit['stderr']}"
+    if audit["exit"] == 0:
+        figures["audit_vs_duckdb"] = round(audit["wall_s"] / base_s, 2)
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
+
+
+def sql_startup(ws: Path) -> dict:
+    """`provenance sql 'SELECT 1'` against a bare Python that imports duckdb and opens the ledger."""
+    bare = [sys.executable, "-c",
+            f"import duckdb; duckdb.connect({str(ws / 'ledger.duckdb')!r}, read_only=True).execute('SELECT 1').fetchall()"]
+    sql = [str(EXE), "-w", str(ws), "sql", "SELECT 1", "--format", "json"]
+
+    def median(cmd: list[str]) -> float:
+        times = []
+        for _ in range(5):
+            t, proc = timed(lambda: subprocess.run(cmd, capture_output=True))
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr.decode()[-300:])
+            times.append(t)
+        return statistics.median(times)
+
+    bare_s, sql_s = median(bare), median(sql)
+    return {"bare_python_duckdb_s": round(bare_s, 3), "sql_s": round(sql_s, 3),
+            "sql_startup_vs_bare": round(sql_s / bare_s, 2)}
+
+
+def readers_during_import(n: int, tmp: Path) -> dict:
+    """Poll `provenance sql` while an import of n rows runs into a fresh workspace."""
+    src = tmp / "readers-input.parquet"
+    generate_input(src, n)
+    ws = tmp / "ws-readers"
+    subprocess.run([str(EXE), "-w", str(ws), "sql", "SELECT 1"], capture_output=True)  # no ledger yet: fine
+    proc = subprocess.Popen([str(EXE), "-w", str(ws), "import", str(src)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    latencies, refused, seen = [], 0, []
+    stop = threading.Event()
+
+    def poll() -> None:
+        nonlocal refused
+        while not stop.is_set():
+            t, out = timed(lambda: subprocess.run(
+                [str(EXE), "-w", str(ws), "sql", "SELECT count(*) AS n FROM documents", "--format", "json"],
+                capture_output=True, text=True))
+            if out.returncode == 0:
+                latencies.append(t)
+                seen.append(json.loads(out.stdout)[0]["n"])
+            elif "no ledger" not in out.stderr:
+                refused += 1
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    import_s, code = timed(proc.wait)
+    stop.set()
+    thread.join()
+    return {"documents": n, "import_s": round(import_s, 1), "import_exit": code, "queries": len(latencies),
+            "refused": refused, "reader_max_latency_s": round(max(latencies), 2) if latencies else None,
+            "reader_median_latency_s": round(statistics.median(latencies), 2) if latencies else None,
+            "counts_seen": sorted(set(seen))[:20]}
 
 
 def dedup_figures(n: int) -> dict:
@@ -84,42 +233,53 @@ def dedup_figures(n: int) -> dict:
     figures: dict = {"documents": n}
     with tempfile.TemporaryDirectory() as tmp:
         data = write_corpus_jsonl(Path(tmp) / "corpus.jsonl", n)
-        exe = Path(sys.executable).parent / "provenance"
         for engine in ("local", "ray"):
             ws = Path(tmp) / f"ws-{engine}"
-            subprocess.run([str(exe), "-w", str(ws), "import", str(data)], check=True, capture_output=True)
-            cmd = [str(exe), "-w", str(ws), "dedup", "--engine", engine]
-            wrapper = [sys.executable, "-c",
-                       "import resource, subprocess, sys, time; t=time.perf_counter(); "
-                       "r=subprocess.run(sys.argv[1:]); w=time.perf_counter()-t; "
-                       "m=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
-                       "print(f'{w} {m} {r.returncode}')", *cmd]
-            out = subprocess.run(wrapper, capture_output=True, text=True)
-            wall, rss_kb, code = out.stdout.split()[-3:]
-            figures[engine] = {"wall_s": round(float(wall), 2), "peak_rss_mib": round(int(rss_kb) / 1024, 1),
-                               "exit": int(code)}
+            subprocess.run([str(EXE), "-w", str(ws), "import", str(data)], check=True, capture_output=True)
+            run = run_measured([str(EXE), "-w", str(ws), "dedup", "--engine", engine])
+            figures[engine] = {"wall_s": round(run["wall_s"], 2), "peak_rss_mib": run["peak_rss_mib"],
+                               "exit": run["exit"]}
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000_000)
+    parser.add_argument("--reader-docs", type=int, default=2_000_000)
     parser.add_argument("--dedup-docs", type=int, default=1_000_000)
-    parser.add_argument("--skip-ledger", action="store_true")
-    parser.add_argument("--skip-dedup", action="store_true")
-    parser.add_argument("--skip-audit", action="store_true")
+    parser.add_argument("--only", default="ledger,sql_startup,readers",
+                        help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    parser.add_argument("--tmp", default=None, help="directory for the generated data (default: a temp dir)")
     args = parser.parse_args()
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
     out = RESULTS / "scale_bench.json"
     results = json.loads(out.read_text()) if out.exists() else {}
-    results["machine"] = {"cpus": os.cpu_count()}
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    if not args.skip_ledger:
-        results["ledger"] = {"at": now, **ledger_figures(args.docs, not args.skip_audit)}
-        print("ledger:", json.dumps(results["ledger"]))
-    if not args.skip_dedup:
+    results["machine"] = {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()[0]}
+    results["targets"] = TARGETS
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp_name:
+        tmp = Path(tmp_name)
+        if "ledger" in chosen:
+            results["ledger"] = {"at": now, **ledger_figures(args.docs, tmp)}
+            print("ledger:", json.dumps(results["ledger"]), flush=True)
+        if "sql_startup" in chosen:
+            ws = tmp / "ws"
+            if not (ws / "ledger.duckdb").exists():
+                generate_input(tmp / "small.parquet", 1000)
+                subprocess.run([str(EXE), "-w", str(ws), "import", str(tmp / "small.parquet")], check=True,
+                               capture_output=True)
+            results["sql_startup"] = {"at": now, "ledger_documents": args.docs if "ledger" in chosen else 1000,
+                                      **sql_startup(ws)}
+            print("sql_startup:", json.dumps(results["sql_startup"]), flush=True)
+        if "readers" in chosen:
+            results["readers"] = {"at": now, **readers_during_import(args.reader_docs, tmp)}
+            print("readers:", json.dumps(results["readers"]), flush=True)
+    if "dedup" in chosen:
         results["dedup"] = {"at": now, **dedup_figures(args.dedup_docs)}
-        print("dedup:", json.dumps(results["dedup"]))
-    results.pop("at", None)
+        print("dedup:", json.dumps(results["dedup"]), flush=True)
     RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out}")

@@ -33,7 +33,7 @@ class Hasher:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Hasher":
+    def __enter__(self) -> Hasher:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,22 +21,38 @@ import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute  # noqa: F401 - pa.compute
 
 from provenance.errors import ProvenanceError
 from provenance.ids import domain_of, new_run_id, registered_domain, utcnow
-from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, as_row
+from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run
 from provenance.version import DISTRIBUTION
 from provenance.workspace import Workspace
 
+if TYPE_CHECKING:  # pyarrow is imported by the write path only: readers start faster without it
+    import pyarrow as pa
+
+    from provenance.schemas import SetTable
+
+_SCHEMA_NAMES = {"TS", "DOCUMENT_SCHEMA", "FETCH_SCHEMA", "SIGNAL_SCHEMA", "LICENSE_SCHEMA", "MEDIA_SCHEMA",
+                 "FETCHES", "SIGNALS", "LICENSES", "MEDIA", "records_to_arrow"}
+
+
+def __getattr__(name: str) -> Any:
+    """The Arrow schemas, still importable from here (loaded on first use)."""
+    if name in _SCHEMA_NAMES:
+        from provenance import schemas
+
+        return getattr(schemas, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 LOCK_WAIT_S = 10.0
+READER_GRACE_S = 5.0  # how long a writer about to open the ledger lets waiting readers go first
 STAGE_LOCK_WAIT_S = 600.0  # a stage's short commits wait this long for readers to finish
 EMPTY_SHARD = "shards/_empty.parquet"
 VERSIONED_PACKAGES = (
@@ -57,61 +73,11 @@ class LedgerMissingError(LedgerError):
     """The workspace has no ledger yet."""
 
 
-# --- Arrow schemas of the appended records -------------------------------------------------
-
-TS = pa.timestamp("us")
-
-DOCUMENT_SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("url", pa.string()), ("domain", pa.string()),
-    ("source_type", pa.string()), ("fetched_at", TS), ("text_sha256", pa.string()),
-    ("n_chars", pa.int64()), ("shard", pa.string()), ("license", pa.string()),
-    ("license_evidence", pa.string()), ("consent", pa.string()), ("consent_evidence", pa.string()),
-    ("title", pa.string()), ("author", pa.string()), ("published", pa.string()),
-    ("language", pa.string()), ("parent_doc_id", pa.string()),
-])
-FETCH_SCHEMA = pa.schema([
-    ("url", pa.string()), ("outcome", pa.string()), ("fetched_at", TS), ("status", pa.int32()),
-    ("reason", pa.string()), ("content_type", pa.string()), ("n_bytes", pa.int64()),
-    ("doc_id", pa.string()),
-])
-SIGNAL_SCHEMA = pa.schema([
-    ("url", pa.string()), ("domain", pa.string()), ("signal", pa.string()), ("value", pa.string()),
-    ("evidence", pa.string()), ("observed_at", TS), ("agent", pa.string()), ("doc_id", pa.string()),
-])
-LICENSE_SCHEMA = pa.schema([
-    ("url", pa.string()), ("source", pa.string()), ("raw_value", pa.string()),
-    ("license", pa.string()), ("observed_at", TS), ("doc_id", pa.string()), ("in_body", pa.bool_()),
-    ("scope", pa.string()),
-])
-MEDIA_SCHEMA = pa.schema([
-    ("media_url", pa.string()), ("page_doc_id", pa.string()), ("page_url", pa.string()),
-    ("discovered_at", TS), ("kind", pa.string()), ("mime_type", pa.string()),
-    ("license", pa.string()), ("license_evidence", pa.string()),
-])
-
 # Columns that make up a document's state: a new observation is stored only when one changes.
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
     "license", "license_evidence", "consent", "consent_evidence", "parent_doc_id",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _SetTable:
-    """An append-only log with set semantics: ``key`` columns identify a row's content."""
-
-    table: str
-    schema: pa.Schema
-    key: tuple[str, ...]
-    extra: dict[str, str] = field(default_factory=dict)  # computed columns: name -> SQL expression
-
-
-FETCHES = _SetTable("fetch_log", FETCH_SCHEMA, ("url", "status", "outcome", "reason", "doc_id"),
-                    {"domain": "NULL"})
-SIGNALS = _SetTable("signal_log", SIGNAL_SCHEMA, ("url", "signal", "agent", "value", "evidence", "doc_id"))
-LICENSES = _SetTable("license_log", LICENSE_SCHEMA,
-                     ("url", "doc_id", "source", "raw_value", "license", "in_body", "scope"))
-MEDIA = _SetTable("media_log", MEDIA_SCHEMA, ("media_url", "page_doc_id", "kind", "mime_type", "license"))
 
 
 # A revocation ``rv`` reaches document ``{d}``: its exact URL, or its domain and subdomains.
@@ -128,21 +94,18 @@ def _key_expr(columns: Sequence[str], alias: str = "") -> str:
     return f"md5(concat_ws(chr(31), {parts}))"
 
 
-def _derived_column(values: pa.ChunkedArray | pa.Array, fn) -> pa.Array:
+def _derived_column(values: pa.ChunkedArray | pa.Array, fn) -> pa.Array:  # noqa: ANN001
     """``fn`` of each distinct value of a string column (None stays None), as a string column.
 
     Identities (``domain``, ``registered_domain``) are computed here, in Python, by the one
     definition in :mod:`provenance.ids`; SQL stores them and never re-derives them.
     """
-    distinct = pa.compute.unique(values).to_pylist()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(values).to_pylist()
     mapping = {v: (fn(v) if v is not None else None) for v in distinct}
     return pa.array([mapping[v] for v in values.to_pylist()], pa.string())
-
-
-def records_to_arrow(records: Iterable[Any], schema: pa.Schema) -> pa.Table:
-    """Typed records as an Arrow table of ``schema`` (columns in schema order)."""
-    rows = [as_row(r) for r in records]
-    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def package_versions() -> dict[str, str]:
@@ -200,25 +163,41 @@ class Ledger:
     # --- connections ------------------------------------------------------------------------
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file, retrying while another process holds it.
+
+        Readers and writers take turns: a reader that meets the lock leaves a marker under
+        ``runs/.readers-waiting/`` while it retries, and a writer about to open the file waits
+        (up to READER_GRACE_S) until no live reader is waiting, so a stage committing batch after
+        batch lets readers in between its commits.
+        """
         deadline = time.monotonic() + self.lock_wait_s
-        delay = 0.05
-        while True:
-            try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                break
-            except duckdb.IOException as exc:
-                message = str(exc)
-                if "lock" not in message.lower():
-                    raise LedgerError(f"cannot open the ledger {self.path}: {message}") from exc
-                if time.monotonic() >= deadline:
-                    holder = _lock_holder(message)
-                    raise LedgerLockedError(
-                        f"the ledger {self.path} is locked by {holder}, which is writing to it. "
-                        f"DuckDB allows one writer at a time: wait for that command to finish "
-                        f"(or stop it), then run this again."
-                    ) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        delay = 0.02 if read_only else 0.05
+        marker: Path | None = None
+        if not read_only:
+            _yield_to_readers(self.workspace)
+        try:
+            while True:
+                try:
+                    con = duckdb.connect(str(self.path), read_only=read_only)
+                    break
+                except duckdb.IOException as exc:
+                    message = str(exc)
+                    if "lock" not in message.lower():
+                        raise LedgerError(f"cannot open the ledger {self.path}: {message}") from exc
+                    if time.monotonic() >= deadline:
+                        holder = _lock_holder(message)
+                        raise LedgerLockedError(
+                            f"the ledger {self.path} is locked by {holder}, which is writing to it. "
+                            f"DuckDB allows one writer at a time: wait for that command to finish "
+                            f"(or stop it), then run this again."
+                        ) from exc
+                    if read_only and marker is None:
+                        marker = _mark_waiting(self.workspace)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1 if read_only else 0.5)
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
         _exec(con, "SET file_search_path = ?", [str(self.workspace.root)])
         return con
 
@@ -290,6 +269,48 @@ class Ledger:
             return con.sql(sql, params=params or None).to_arrow_table()
 
 
+def _waiting_dir(workspace: Workspace) -> Path:
+    return workspace.runs_dir / ".readers-waiting"
+
+
+def _mark_waiting(workspace: Workspace) -> Path | None:
+    """Say that this process waits to read (None when the workspace cannot be written to)."""
+    try:
+        folder = _waiting_dir(workspace)
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / f"{os.getpid()}-{os.urandom(4).hex()}"
+        marker.touch()
+        return marker
+    except OSError:
+        return None
+
+
+def _yield_to_readers(workspace: Workspace) -> None:
+    """Before taking the write lock, let readers that are waiting for it go first (bounded)."""
+    folder = _waiting_dir(workspace)
+    deadline = time.monotonic() + READER_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            markers = list(folder.iterdir())
+        except OSError:
+            return
+        waiting = False
+        for marker in markers:
+            pid = marker.name.split("-", 1)[0]
+            try:
+                stale = not pid.isdigit() or not _process_alive(int(pid)) or \
+                    time.time() - marker.stat().st_mtime > READER_GRACE_S * 6
+            except OSError:
+                continue
+            if stale:
+                marker.unlink(missing_ok=True)
+            else:
+                waiting = True
+        if not waiting:
+            return
+        time.sleep(0.02)
+
+
 def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> int:
     """Run a statement to completion; returns the row count a write reports (0 otherwise)."""
     rows = (con.execute(sql, params) if params else con.execute(sql)).fetchall()
@@ -355,6 +376,8 @@ def _backfill_registered_domain(con: duckdb.DuckDBPyConnection) -> None:
     """Migration registered_domain: compute registered_domain (and re-derive domain, for rows
     whose stored domain the one definition would write differently) in Python, per distinct URL
     and domain, in the migration's transaction."""
+    import pyarrow as pa
+
     urls = con.sql("SELECT DISTINCT url FROM document_log WHERE url IS NOT NULL").to_arrow_table().column("url")
     fixed = pa.table({"url": urls, "domain": _derived_column(urls, domain_of)})
     con.register("_url_domains", fixed)
@@ -465,6 +488,9 @@ class LedgerWriter:
         media: Iterable[MediaRef] = (),
     ) -> WriteResult:
         """Append records of one batch in one transaction; returns how many rows were new."""
+        from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA,
+                                        MEDIA_SCHEMA, SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
+
         with self.transaction():
             return WriteResult(
                 documents=self.append_documents(records_to_arrow(documents, DOCUMENT_SCHEMA), run_id),
@@ -482,6 +508,8 @@ class LedgerWriter:
         ``document_state`` is brought up to date in the same transaction. Returns the number of
         rows added.
         """
+        from provenance.schemas import DOCUMENT_SCHEMA
+
         if batch.num_rows == 0:
             return 0
         batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
@@ -654,7 +682,7 @@ class LedgerWriter:
         finally:
             _exec(self.con, "DROP TABLE IF EXISTS _touched_clusters")
 
-    def append_set(self, spec: _SetTable, batch: pa.Table, run_id: str) -> int:
+    def append_set(self, spec: SetTable, batch: pa.Table, run_id: str) -> int:
         """Append rows of a set log (FETCHES, SIGNALS, LICENSES, MEDIA); returns how many were new."""
         if batch.num_rows == 0:
             return 0
@@ -739,6 +767,8 @@ class LedgerWriter:
         """For (doc_id, text_sha256) pairs, the shard that already holds that text (Arrow:
         doc_id, text_sha256, shard; only pairs found). Only documents already known are looked
         up in the history."""
+        import pyarrow as pa
+
         if pairs.num_rows == 0:
             return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string()),
                              "shard": pa.array([], pa.string())})

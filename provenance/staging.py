@@ -13,7 +13,6 @@ re-run stores the rest (every write is idempotent).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +21,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from provenance.ledger import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
-                               SIGNAL_SCHEMA, SIGNALS, Ledger, LedgerWriter, WriteResult)
+from provenance.ledger import Ledger, LedgerWriter, WriteResult
+from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
+                                SIGNAL_SCHEMA, SIGNALS)
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
-COMMIT_ROWS = 250_000  # documents per write transaction: long enough to amortise, short for readers
+COMMIT_ROWS = 100_000  # documents per write transaction: long enough to amortise, short for readers
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
 
@@ -68,7 +68,7 @@ class Stager:
         self._staged: list[_Staged] = []
         self._shard_index = 0
 
-    def __enter__(self) -> "Stager":
+    def __enter__(self) -> Stager:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -135,7 +135,8 @@ class Stager:
         """Store every staged batch: up to COMMIT_ROWS documents per short write transaction."""
         totals = StageTotals()
         group: list[_Staged] = []
-        for staged in self._staged + [None]:  # type: ignore[list-item]
+        pending: list[_Staged | None] = [*self._staged, None]
+        for staged in pending:
             if staged is not None and (not group or sum(g.n_documents for g in group) + staged.n_documents <= COMMIT_ROWS):
                 group.append(staged)
                 continue

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 DISTRIBUTION = "corpus-provenance"  # `provenance` on PyPI is an unrelated project
 
 
 def version() -> str:
     """The installed version of this distribution ("0" when running from an uninstalled tree)."""
+    from importlib import metadata  # here, not at import: `provenance sql` starts without it
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:

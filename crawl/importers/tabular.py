@@ -30,7 +30,8 @@ from provenance import licenses
 from provenance.errors import InputError
 from provenance.columnar import Hasher
 from provenance.ids import utcnow
-from provenance.ledger import DOCUMENT_SCHEMA, FETCH_SCHEMA, TS, Ledger
+from provenance.ledger import Ledger
+from provenance.schemas import DOCUMENT_SCHEMA, FETCH_SCHEMA, TS
 from provenance.records import ConsentSignal, LicenseFinding
 from provenance.staging import Stager
 
@@ -382,7 +383,8 @@ def parquet_batches(path: Path, cols: ColumnMap, batch_rows: int = PARQUET_BATCH
 
 
 def _set_fetched(batch: Columns, values: list[Any], wheres: list[str]) -> None:
-    times, reasons = [], []
+    times: list[datetime | None] = []
+    reasons: list[str | None] = []
     for value, where in zip(values, wheres):
         try:
             times.append(_timestamp(value, where))
@@ -402,8 +404,9 @@ def jsonl_batches(path: Path, cols: ColumnMap, batch_rows: int = BATCH_ROWS) -> 
 
     def make() -> Columns:
         wheres = [w for w, _ in rows]
-        texts, reasons = [], []
-        for where, row in rows:
+        texts: list[str | None] = []
+        reasons: list[str | None] = []
+        for _, row in rows:
             if isinstance(row, BadRow):
                 texts.append(None)
                 reasons.append(row.reason)
