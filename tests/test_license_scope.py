@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, UTC
 
+import duckdb
 import pytest
 from lxml import html
 
@@ -15,7 +16,9 @@ from crawl.analysis import PageJob, analyze, license_statements
 from crawl.licensing import SCOPES, UNSPECIFIED_CC, decide, find_licenses, unarchive
 from crawl.page import AgentLists, FetchedPage, build_document
 from provenance import licenses
+from provenance.ledger import Ledger
 from provenance.records import LicenseFinding
+from provenance.store import DocumentStore
 
 T = datetime(2026, 12, 6, tzinfo=UTC)
 URL = "https://site.test/2026/12/post"
@@ -210,7 +213,7 @@ def test_every_scope_is_one_of_the_four():
     assert {h.scope for h in hits_of(markup)} <= set(SCOPES)
 
 
-def test_crawler_and_importer_share_one_path_and_the_ledger_keeps_the_scope():
+def test_crawler_and_importer_share_one_path_and_the_ledger_keeps_the_scope(workspace):
     """analyze() (crawler and WARC importer) and license_statements() read the same statements, and
     build_document() records every one with its scope while only content decides."""
     caption = (f"<figure><img src='/p.jpg'><figcaption>Photo <a rel='license' href='{CC_BY}'>CC BY</a>"
@@ -225,3 +228,13 @@ def test_crawler_and_importer_share_one_path_and_the_ledger_keeps_the_scope():
     assert pending.doc.license == "CC-BY-NC-SA-4.0"
     assert {(f.scope, f.license, f.in_body) for f in pending.licenses} >= {
         ("media", "CC-BY-4.0", True), ("content", "CC-BY-NC-SA-4.0", False)}
+    ledger = Ledger(workspace)
+    with ledger.writer() as w:
+        run = w.start_run("test")
+        DocumentStore(w, run.run_id, "web").write_batch([pending])
+        w.finish_run(run, {"documents": 1})
+    con = duckdb.connect(str(workspace.ledger_path), read_only=True)
+    con.execute("SET file_search_path = ?", [str(workspace.root)])
+    stored = set(con.execute("SELECT scope, license, in_body FROM license_findings").fetchall())
+    assert {("media", "CC-BY-4.0", True), ("content", "CC-BY-NC-SA-4.0", False)} <= stored
+    assert con.execute("SELECT license FROM documents").fetchall() == [("CC-BY-NC-SA-4.0",)]
