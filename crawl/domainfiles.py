@@ -61,6 +61,7 @@ class DomainFile:
     content_type: str | None = None
     size: int | None = None  # bytes received (the body may be cut); None: len(body)
     body_sha256: str | None = None  # of everything received; None: of body
+    applied: str | None = None  # which capture this is for the page it answers (archived captures)
 
     @functools.cached_property
     def sha256(self) -> str | None:
@@ -79,7 +80,8 @@ class DomainFile:
         """Short evidence: what was fetched and how it went."""
         digest = f", sha256 {self.sha256[:16]}" if self.body is not None and self.state == "ok" else ""
         status = f"HTTP {self.status}" if self.status is not None else (self.reason or "no response")
-        return f"{self.url} ({status}{digest})"
+        applied = f"; {self.applied}" if self.applied else ""
+        return f"{self.url} ({status}{digest}{applied})"
 
     def describe(self) -> str:
         return self.description

@@ -62,6 +62,7 @@ class ImportStats:
     rows: int = 0
     documents_new: int = 0
     unchanged: int = 0
+    reresolved: int = 0  # stored documents whose consent new robots.txt (etc.) captures changed
     bad_rows: int = 0
     bad_examples: list[str] = field(default_factory=list)
 

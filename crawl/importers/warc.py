@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawl.analysis import PageJob
+from crawl.captures import CaptureIndex, reresolve, store_captures
 from crawl.domainfiles import FILE_PATHS, DomainFile, DomainPolicy, classify_fetch, origin_of
 from crawl.importers.tabular import ImportStats
 from crawl.page import (
@@ -28,7 +29,6 @@ from crawl.page import (
     looks_like_html,
 )
 from crawl.pool import AnalysisPool
-from crawl.sink import write_domain_files
 from provenance.errors import InputError
 from provenance.ids import utcnow
 from provenance.ledger import LedgerWriter
@@ -111,23 +111,20 @@ def _iter_records(path: Path, *, responses: Callable[[str], bool]) -> Iterator[t
         raise InputError(f"{path} could not be read to the end ({exc}). Nothing from it was stored.") from exc
 
 
-def _policy_files(path: Path) -> dict[str, list[DomainFile]]:
-    """Per origin, the robots.txt / ai.txt / tdmrep.json responses archived in the file (last wins)."""
+def _policy_files(path: Path) -> list[DomainFile]:
+    """Every robots.txt / ai.txt / tdmrep.json response archived in the file, each a capture."""
 
     def is_policy_file(url: str) -> bool:
         return urlsplit(url).path in _FILE_KINDS and not urlsplit(url).query
 
-    found: dict[tuple[str, str], DomainFile] = {}
+    found: list[DomainFile] = []
     for rtype, rec in _iter_records(path, responses=is_policy_file):
         if rtype != "response":
             continue
         origin, kind = origin_of(rec.url), _FILE_KINDS[urlsplit(rec.url).path]
-        found[(origin, kind)] = classify_fetch(origin, kind, rec.url, rec.when, status=rec.status,
-                                               body=rec.body, content_type=rec.content_type)
-    by_origin: dict[str, list[DomainFile]] = {}
-    for (origin, _), f in found.items():
-        by_origin.setdefault(origin, []).append(f)
-    return by_origin
+        found.append(classify_fetch(origin, kind, rec.url, rec.when, status=rec.status,
+                                    body=rec.body, content_type=rec.content_type))
+    return found
 
 
 def import_warc(
@@ -145,8 +142,7 @@ def import_warc(
     if not path.exists():
         raise InputError(f"{path} does not exist")
     agents = AgentLists.load(agents_file)
-    files = _policy_files(path)
-    policies = {origin: DomainPolicy(origin, fs, agents.training) for origin, fs in files.items()}
+    captures = _policy_files(path)
     stats = ImportStats()
     store = DocumentStore(writer, run_id, "web")
     buffer = BatchBuffer(store, progress)
@@ -171,17 +167,20 @@ def import_warc(
             yield page, PageJob(rec.url, rec.body, rec.content_type, want_links=False)
 
     with store.transaction(), AnalysisPool(workers, extract_timeout_s) as pool:
-        for policy in policies.values():
-            write_domain_files(writer, policy.files.values(), run_id)
-        store.write_batch([], signals=[s for p in policies.values() for s in p.unreadable_signals(utcnow())])
+        index = CaptureIndex(writer, agents, captures)
+        store_captures(writer, captures, run_id)
+        store.write_batch([], signals=[s for f in captures
+                                       for s in DomainPolicy(f.origin, [f], agents.training)
+                                       .unreadable_signals(f.fetched_at)])
         for page, analysis in pool.analyze_all(pages()):
             if analysis.error is not None:
                 fetches.append(failed_fetch(page, analysis.error_outcome, analysis.error))
             else:
-                docs.append(build_document(page, analysis, policies.get(origin_of(page.url)), agents))
+                docs.append(build_document(page, analysis, index.policy_at(page.url, page.fetched_at), agents))
             if len(buffer) >= BATCH_DOCS:
                 buffer.flush()
         buffer.flush()
+        stats.reresolved = reresolve(writer, run_id, index, index.new_origins)
     stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
     return stats
 

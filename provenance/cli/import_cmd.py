@@ -52,7 +52,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
                      title=title_column, id=id_column, fetched_at=fetched_at_column, language=language_column)
     config = {"files": [str(p.resolve()) for p in files], "format": fmt, "columns": cols.optional() | {"text": text_column},
               "skip_bad_rows": skip_bad_rows}
-    totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "bad_rows": 0}
+    totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "reresolved": 0, "bad_rows": 0}
     ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
     run = ledger.start_run("import", config)
     try:
@@ -70,9 +70,13 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
             totals["rows"] += stats.rows
             totals["documents"] += stats.documents_new
             totals["unchanged"] += stats.unchanged
+            totals["reresolved"] += stats.reresolved
             totals["bad_rows"] += stats.bad_rows
             line = (f"{path}: {stats.rows} rows, {stats.documents_new} new or changed documents, "
                     f"{stats.unchanged} unchanged")
+            if stats.reresolved:
+                line += (f", {stats.reresolved} stored documents re-resolved against the robots.txt "
+                         f"(ai.txt, tdmrep.json) captures in it")
             if stats.bad_rows:
                 line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
             click.echo(line, err=True)
