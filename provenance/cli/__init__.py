@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that do work take --json (provenance/cli/jsonout.py); check and verify have their own.
+WORK_COMMANDS = frozenset({"crawl", "import", "transcribe", "dedup", "audit", "export", "revoke", "relicense",
+                           "demo"})
+
+
 def available_commands() -> dict[str, tuple[str, str]]:
     """The commands whose modules exist in this installation."""
     found = {}
@@ -50,7 +55,12 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module = importlib.import_module(target[0])
-        return getattr(module, target[1])
+        command = getattr(module, target[1])
+        if cmd_name in WORK_COMMANDS:
+            from provenance.cli.jsonout import with_json_option
+
+            command = with_json_option(command)
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

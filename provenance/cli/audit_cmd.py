@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from provenance.cli.jsonout import note_output
 from provenance.cli.options import workspace_of
 
 FORMATS = ("html", "md", "json")
@@ -37,6 +38,8 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
 
     workspace = workspace_of(ctx)
     to_stdout = out is not None and str(out) == "-"
+    if to_stdout and ctx.params.get("as_json"):
+        raise click.UsageError("--json prints its object on stdout: give --out a file, not -")
     fmt = format_for(None if to_stdout else out, fmt)
     target = None if to_stdout else out if out is not None else workspace.reports_dir / f"audit.{fmt}"
     if target is not None:  # refuse a harmful destination before the work, not after
@@ -57,5 +60,6 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
         return
     assert target is not None
     path = save(text, target, workspace)
+    note_output("report", path)
     click.echo(f"{summary}; report: {path}", err=True)
     click.echo(str(path))

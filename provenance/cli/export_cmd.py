@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from provenance.cli.jsonout import note_output
 from provenance.cli.options import workspace_of
 from provenance.cli.progress import progress_counter
 
@@ -47,4 +48,5 @@ def export(ctx: click.Context, policy: str, out: Path, creator: str | None, url:
                f"root sha256 {result.root_sha256}{note}", err=True)
     if result.n_documents == 0:
         click.echo("warning: the policy cleared no document; run `provenance audit` to see why", err=True)
+    note_output("export", result.out_dir)
     click.echo(str(result.out_dir))

@@ -73,6 +73,17 @@ CLI_HEADER = """# CLI reference
 Generated from `--help` by `python -m provenance.cli.reference`; a test checks it is current.
 `python -m provenance` is the same command as `provenance`.
 
+**Machine-readable output.** Every command that does work (crawl, import, transcribe, dedup, audit,
+export, revoke, demo; check and verify too) takes `--json`: it prints one JSON object on stdout and
+its human messages on stderr. The object is built from what the ledger recorded: `ok`, `exit_code`,
+`error`, the last run's `run_id`, `status` and `counts`, every run the command started (`runs`) and
+its `outputs` (the workspace, a report, an export directory). A command that fails prints its object
+too, with `"ok": false` and the error.
+
+**Exit codes.** 0 success; 1 an error the message explains (bad input, a refused output, a lost
+shard, a failed check or verification); 2 a usage error (unknown option, bad value); 130 interrupted
+(Ctrl-C), with what was already committed kept.
+
 """
 SQL_HEADER = """# SQL reference
 
