@@ -4,7 +4,8 @@
 Sources (the ranking itself is :data:`provenance.licenses.SOURCE_STRENGTH`):
 
 ``rel_license``        ``<a rel="license" href=...>``; ``itemprop="license"`` links and metas
-``link_rel_license``   ``<link rel="license" href=...>``
+``link_rel_license``   ``<link rel="license" href=...>``, and the same link as an HTTP header
+                       (``Link: <...>; rel="license"``, :func:`header_licenses`)
 ``jsonld``             ``license`` of a top-level JSON-LD object (or of an ``@graph`` item);
                        licenses of nested objects (an image, a cited work) are not the page's
 ``dcterms``            ``<meta name="dcterms.license|dc.rights|dcterms.rights|rights|license">``,
@@ -756,3 +757,20 @@ def decide(findings: Iterable[LicenseFinding]) -> LicenseDecision:
     if others:
         evidence += f" (more restrictive than {', '.join(o for o in others if o)}, also stated)"
     return LicenseDecision(chosen.license, evidence)
+
+
+def header_licenses(link_values: Iterable[str], base_url: str) -> list[LicenseHit]:
+    """License statements of a response's ``Link`` headers (``rel="license"``, RFC 8288): the page's
+    own, like ``<link rel="license">``, unless an ``anchor`` points them at another resource."""
+    from crawl.linkheader import parse_links
+
+    hits = []
+    for link in parse_links(link_values, base_url):
+        if "license" not in link.rels:
+            continue
+        anchor = link.param("anchor")
+        if anchor and urljoin(base_url, anchor) != base_url:
+            continue  # about another resource (an image, a fragment), not this page
+        raw = valid_text(f'Link: <{link.target}>; rel="license"'[:MAX_RAW_CHARS])
+        hits.append(LicenseHit("link_rel_license", raw, _normalize(link.target), "content"))
+    return hits

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from crawl.analysis import PageAnalysis
 from crawl.domainfiles import DomainPolicy
-from crawl.licensing import decide
+from crawl.licensing import decide, header_licenses
 from crawl.signals import SIGNAL_HEADERS, header_signals, meta_signals
 from provenance import consent as consent_mod
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
@@ -96,7 +96,7 @@ def build_document(page: FetchedPage, analysis: PageAnalysis, policy: DomainPoli
     signals = page_signals(page, analysis, policy, agents, doc_id)
     findings = [LicenseFinding(url=page.url, source=h.source, raw_value=h.raw_value, license=h.license,
                                observed_at=when, doc_id=doc_id, in_body=h.in_body, scope=h.scope)
-                for h in analysis.licenses]
+                for h in (*header_licenses(page.headers.get("link", ()), page.url), *analysis.licenses)]
     license_decision = decide(findings)
     consent = consent_mod.resolve_consent(signals, license=license_decision.license,
                                           training_agents=agents.training_among(signals))
