@@ -14,7 +14,7 @@ re-run stores the rest (every write is idempotent).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 
 from provenance.ledger import Ledger, LedgerWriter, WriteResult
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
-                                SIGNAL_SCHEMA, SIGNALS)
+                                SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
+from provenance.records import ConsentSignal, FetchRecord, MediaRef
+from provenance.store import PendingDocument
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
 COMMIT_ROWS = 100_000  # documents per write transaction: long enough to amortise, short for readers
@@ -97,6 +99,21 @@ class Stager:
                 with pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
                     w.write_table(table)
         self._staged.append(_Staged(number, path, shard, documents.num_rows, list(extra or ())))
+
+    def add_pending(self, batch: Sequence[PendingDocument], *, fetches: Sequence[FetchRecord] = (),
+                    signals: Sequence[ConsentSignal] = (), media: Sequence[MediaRef] = (),
+                    extra: list[UniqueRows] | None = None) -> None:
+        """Stage typed records (what ``DocumentStore.write_batch`` takes): the documents with their
+        texts, signals, licenses, media and fetch rows, plus rows not tied to a document."""
+        self.add(
+            records_to_arrow([p.doc for p in batch], DOCUMENT_SCHEMA),
+            pa.array([p.text for p in batch], pa.string()),
+            fetches=records_to_arrow([*fetches, *(p.fetch for p in batch if p.fetch is not None)], FETCH_SCHEMA),
+            signals=records_to_arrow([*signals, *(x for p in batch for x in p.signals)], SIGNAL_SCHEMA),
+            licenses=records_to_arrow([f for p in batch for f in p.licenses], LICENSE_SCHEMA),
+            media=records_to_arrow([*media, *(m for p in batch for m in p.media)], MEDIA_SCHEMA),
+            extra=extra,
+        )
 
     def _write_texts(self, documents: pa.Table, texts: pa.Array | pa.ChunkedArray | None) -> WrittenShard:
         if texts is None or len(texts) != documents.num_rows:
