@@ -407,6 +407,7 @@ def _text_of(el, limit: int = MAX_REGION_CHARS) -> str:
     return " ".join(" ".join(parts).split())
 
 
+@lru_cache(maxsize=4096)
 def _normalize(raw: str) -> str | None:
     """The vocabulary's reading of a value (an archived license URL read as the original). A value
     the vocabulary could not read exactly (``LicenseRef-unread-``) counts only when it names a
