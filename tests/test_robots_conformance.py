@@ -369,3 +369,25 @@ def test_fetch_decision_and_consent_verdict_never_disagree(lines, path, agent):
     allowed, _ = policy.may_fetch(E + path, agent)
     verdict = resolve_consent(policy.signals_for(E + path, when), training_agents=frozenset({agent})).consent
     assert (verdict == "opted_out") == (not allowed)
+
+
+# --- RFC 9309 2.3.1: access results -----------------------------------------------------------------
+
+@pytest.mark.parametrize("status, error, state, may_fetch", [
+    (200, None, "ok", False),  # the body below disallows everything
+    (404, None, "missing", True),  # 2.3.1.3: unavailable (4xx) means no restriction
+    (403, None, "missing", True),
+    (410, None, "missing", True),
+    (429, None, "unreadable", False),  # a 4xx, but "too many requests" says nothing of the rules: the
+                                       # RFC's 2.3.1.3 only MAY allow, and Google reads 429 as unreachable
+    (500, None, "unreadable", False),  # 2.3.1.4: unreachable (5xx) means complete disallow
+    (503, None, "unreadable", False),
+    (None, "TimeoutError: took too long", "unreadable", False),  # 2.3.1.4: network errors too
+])
+def test_access_results(status, error, state, may_fetch):
+    from crawl.domainfiles import DomainPolicy, classify_fetch  # noqa: PLC0415 - crawl only in this test
+    when = datetime(2026, 12, 6, tzinfo=UTC)
+    f = classify_fetch(E, "robots.txt", E + "/robots.txt", when, status=status, error=error,
+                       body=b"User-agent: *\nDisallow: /\n" if status else None, content_type="text/plain")
+    assert f.state == state
+    assert DomainPolicy(E, [f], ("GPTBot",)).may_fetch(E + "/page", "provenance-crawler")[0] is may_fetch
