@@ -8,14 +8,17 @@ from typing import Any
 
 import click
 
-from provenance.cli.options import workspace_of
+from crawl.config import CrawlSettings
+from provenance.cli.options import SIZE, format_size, workspace_of
+
+_DEFAULTS = CrawlSettings()  # the CLI's defaults are the library's
 
 
 @click.command()
 @click.argument("urls", nargs=-1)
 @click.option("--seeds", "seeds_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A file of seed URLs, one per line (# comments and blank lines are skipped).")
-@click.option("--max-pages", type=int, default=1000, show_default=True,
+@click.option("--max-pages", type=int, default=_DEFAULTS.max_pages, show_default=True,
               help="Fetch at most this many pages (seeds, links and sitemap entries).")
 @click.option("--max-depth", type=int, default=None, help="Follow links at most this many hops from a seed.")
 @click.option("--user-agent", default=None,
@@ -24,9 +27,9 @@ from provenance.cli.options import workspace_of
               help="How site owners reach you; put in the default User-Agent. Set it for public crawls.")
 @click.option("--resume", is_flag=True,
               help="Continue the stopped crawl of the same seeds (state in WORKSPACE/runs/crawl/).")
-@click.option("--delay", type=float, default=0.5, show_default=True,
+@click.option("--delay", type=float, default=_DEFAULTS.delay, show_default=True,
               help="Seconds between requests to one domain (robots.txt Crawl-delay may ask for more).")
-@click.option("--concurrency-per-domain", type=int, default=2, show_default=True,
+@click.option("--concurrency-per-domain", type=int, default=_DEFAULTS.concurrency_per_domain, show_default=True,
               help="Requests in flight per domain.")
 @click.option("--no-autothrottle", is_flag=True, help="Do not adapt the delay to server latency.")
 @click.option("--allow-domain", "allow_domains", multiple=True, metavar="HOST",
@@ -34,12 +37,13 @@ from provenance.cli.options import workspace_of
 @click.option("--allow-private", is_flag=True,
               help="Follow links to private, loopback and link-local addresses (off: only seed hosts).")
 @click.option("--no-sitemaps", is_flag=True, help="Do not read robots.txt Sitemap: lines and /sitemap.xml.")
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Download timeout, seconds.")
-@click.option("--max-bytes", type=int, default=10 * 1024 * 1024, show_default=True,
-              help="Largest response body, after decompression; larger ones are recorded as errors.")
-@click.option("--max-extract-bytes", type=int, default=5 * 1024 * 1024, show_default=True,
-              help="Largest page given to text extraction; larger ones are recorded, not extracted.")
-@click.option("--extract-timeout", type=float, default=20.0, show_default=True,
+@click.option("--timeout", type=float, default=_DEFAULTS.timeout, show_default=True, help="Download timeout, seconds.")
+@click.option("--max-bytes", type=SIZE, default=format_size(_DEFAULTS.max_bytes), show_default=True,
+              help="Largest response body, after decompression (e.g. 500K, 20MB); larger ones are recorded "
+                   "as errors.")
+@click.option("--max-extract-bytes", type=SIZE, default=format_size(_DEFAULTS.max_extract_bytes), show_default=True,
+              help="Largest page given to text extraction (e.g. 5M); larger ones are recorded, not extracted.")
+@click.option("--extract-timeout", type=float, default=_DEFAULTS.extract_timeout, show_default=True,
               help="Seconds text extraction may take per page.")
 @click.option("--workers", type=int, default=None, help="Extraction worker processes (default: up to 2).")
 @click.option("--agents", "agents_file", type=click.Path(dir_okay=False, exists=True), default=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,29 +9,8 @@ from typing import Any
 
 import click
 
-from provenance.cli.options import workspace_of
+from provenance.cli.options import DURATION, SIZE, workspace_of
 from provenance.errors import InputError
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$", re.IGNORECASE)
-
-
-def parse_size(value: str) -> int:
-    """'500M', '2G', '1048576' -> bytes (binary multiples)."""
-    match = _SIZE.match(value)
-    if not match:
-        raise click.BadParameter(f"{value!r} is not a size such as 500M, 2G or 1048576")
-    power = " kmgt".index(match[2].lower() or " ")
-    return int(float(match[1]) * (1024 ** power))
-
-
-def parse_duration(value: str) -> float:
-    """'90', '90s', '30m', '4h' -> seconds."""
-    match = _DURATION.match(value)
-    if not match:
-        raise click.BadParameter(f"{value!r} is not a duration such as 90s, 30m or 4h")
-    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2].lower()]
-
 
 def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
     """'0' or '0,0.2,0.4' -> temperatures (each in [0, 1])."""
@@ -114,9 +92,9 @@ def _progress() -> Iterator[_Display]:
                    "(default: 0,0.2,0.4,0.6,0.8,1; the batched pipeline uses the first only).")
 @click.option("--vad/--no-vad", default=True, show_default=True,
               help="Skip non-speech with voice activity detection (Silero VAD) before decoding.")
-@click.option("--max-bytes", default="2G", show_default=True, metavar="SIZE",
+@click.option("--max-bytes", type=SIZE, default="2G", show_default=True,
               help="Largest download accepted (e.g. 500M, 2G).")
-@click.option("--max-duration", default="4h", show_default=True, metavar="DURATION",
+@click.option("--max-duration", type=DURATION, default="4h", show_default=True,
               help="Longest audio accepted (e.g. 90m, 4h); longer files are recorded as failed.")
 @click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
               help="Network timeout of a download, in seconds.")
@@ -156,7 +134,7 @@ def _progress() -> Iterator[_Display]:
 @click.pass_context
 def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, model_name: str | None,
                device: str, compute_type: str | None, batch_size: int | None, beam_size: int,
-               language: str | None, temperatures: str | None, vad: bool, max_bytes: str, max_duration: str,
+               language: str | None, temperatures: str | None, vad: bool, max_bytes: int, max_duration: float,
                timeout_s: float,
                user_license: str | None, retry_failed: bool, force: bool, limit: int | None,
                cpu_threads: int, allow_download: bool, user_agent: str | None, contact: str | None,
@@ -197,7 +175,7 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
     settings = Settings(
         options=DecodeOptions(beam_size=beam_size, language=language, vad_filter=vad,
                               temperatures=parse_temperatures(temperatures)),
-        max_bytes=parse_size(max_bytes), max_duration_s=parse_duration(max_duration), timeout_s=timeout_s,
+        max_bytes=max_bytes, max_duration_s=max_duration, timeout_s=timeout_s,
         user_agent=user_agent or net.user_agent(contact), allow_private=allow_private,
         retry_failed=retry_failed, force=force, limit=limit, commit_every=commit_every,
     )
