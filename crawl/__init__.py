@@ -2,12 +2,14 @@
 
 Scrapy components (built in ``from_crawler``, listed in the settings of :mod:`crawl.config`):
 ``spiders`` (admission of URLs, response triage), ``middlewares`` (robots.txt, ai.txt and
-tdmrep.json per origin, Crawl-delay, address safety, redirect loops), ``pipelines`` (document
-decisions, batched ledger writes), ``extensions`` (stop non-text downloads, progress line).
+tdmrep.json per origin, Crawl-delay, address checks, redirects out of scope and loops),
+``netguard`` (the DNS resolver that applies provenance.net's private-address guard to every
+connection), ``pipelines`` (document decisions, batched ledger writes), ``extensions`` (stop
+non-text downloads, progress line).
 
 Plain modules shared with the WARC importer (``importers/warc.py``): ``analysis`` (one parse per
 page: text via trafilatura, ``licensing``, ``media``, ``links``, meta tags; run in ``pool``
-worker processes), ``decode``, ``robots``, ``tdmrep``, ``domainfiles``, ``signals``, ``page``
+worker processes), ``decode``, ``tdmrep``, ``domainfiles``, ``signals``, ``page``
 (signals + license findings -> a document with its license and consent), ``sink`` (short ledger
 writes). ``runner`` runs a crawl in a child process; ``state`` keeps it resumable; ``localsite``
 serves a directory on 127.0.0.1 for the demo, the tests and the benchmark.

@@ -99,7 +99,12 @@ def scrapy_settings(s: CrawlSettings, *, jobdir: str, log_file: str | None, extr
         "DOWNLOAD_MAXSIZE": s.max_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "HTTPERROR_ALLOW_ALL": True,
-        "REDIRECT_MAX_TIMES": 10,
+        "REDIRECT_MAX_TIMES": net.MAX_REDIRECTS,
+        # The private-address guard: every connection's addresses come from this resolver, which
+        # hands out only addresses the crawl's AddressPolicy allows (crawl.netguard).
+        "TWISTED_DNS_RESOLVER": "crawl.netguard.GuardedResolver",
+        "HTTPPROXY_ENABLED": False,  # through a proxy the guard could not see the address connected
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},  # http(s) only
         "RETRY_TIMES": s.retry_times,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -111,7 +116,7 @@ def scrapy_settings(s: CrawlSettings, *, jobdir: str, log_file: str | None, extr
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawl.middlewares.DomainPolicyMiddleware": 100,
-            "crawl.middlewares.RedirectLoopMiddleware": 601,
+            "crawl.middlewares.RedirectGuardMiddleware": 601,
         },
         "ITEM_PIPELINES": {
             "crawl.pipelines.DocumentPipeline": 200,

@@ -23,6 +23,7 @@ from provenance.robots import MAX_ROBOTS_BYTES, RobotsTxt, decode_robots, not_te
 from crawl.signals import MAX_VALUE_CHARS
 from crawl.tdmrep import TdmRep, TdmRepError
 from provenance.ids import domain_of
+from provenance.net.robots import may_fetch, status_state
 from provenance.records import ConsentSignal
 
 FileKind = Literal["robots.txt", "ai.txt", "tdmrep.json"]
@@ -110,14 +111,9 @@ def classify_fetch(
         return DomainFile(origin, kind, url, state, fetched_at, status, reason,
                           kept if keep_body else None, ctype, size, digest if keep_body else None)
 
-    if error is not None or status is None:
-        return make("unreadable", error or "no response")
-    if status == 429 or status >= 500:
-        return make("unreadable", f"HTTP {status}", keep_body=True)
-    if 400 <= status < 500:
-        return make("missing", f"HTTP {status}")
-    if not 200 <= status < 300:
-        return make("missing", f"HTTP {status} (redirects not resolved)")
+    state, reason = status_state(status, error)  # RFC 9309 2.3.1, as every fetcher reads it
+    if state != "ok":
+        return make(state, reason, keep_body=state == "unreadable" and status is not None)
     if kind == "ai.txt" and ctype in ("text/html", "application/xhtml+xml"):
         return make("missing", f"HTTP {status} served as {ctype} (soft 404)")
     if kind == "tdmrep.json":
@@ -162,15 +158,7 @@ class DomainPolicy:
         robots = self.files.get("robots.txt")
         if robots is None:
             return True, None
-        if robots.state == "unreadable":
-            return False, (f"robots.txt unreadable ({robots.reason}); RFC 9309 treats that as a "
-                           f"complete disallow")
-        if self.robots is None:
-            return True, None
-        decision = self.robots.decide(token, url)
-        if decision.allowed:
-            return True, None
-        return False, f"robots.txt disallows {token}: {decision.evidence()}"
+        return may_fetch(robots.state, robots.reason, self.robots, url, token)  # the one decision
 
     def crawl_delay(self, token: str) -> tuple[float, str] | None:
         return self.robots.crawl_delay(token) if self.robots is not None else None

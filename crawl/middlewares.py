@@ -2,29 +2,36 @@
 
 ``DomainPolicyMiddleware`` replaces Scrapy's RobotsTxtMiddleware: per origin it fetches robots.txt,
 ai.txt and /.well-known/tdmrep.json once per run, refuses what robots.txt disallows for our token
-(also when robots.txt is unreadable: RFC 9309), honours ``Crawl-delay``, refuses non-public
-addresses for hosts that are not seeds, and hands the origin's :class:`DomainPolicy` to the
-response for the consent pipeline. Every refusal raises :class:`PolicySkip`, which the spider's
-errback records in ``fetches`` as 'skipped' with the reason.
+(also when robots.txt is unreadable: RFC 9309), honours ``Crawl-delay``, refuses hosts whose
+addresses are not public (asking the crawl's guarded resolver, :mod:`crawl.netguard`, which is
+also what every connection goes through), and hands the origin's :class:`DomainPolicy` to the
+response for the consent pipeline. ``RedirectGuardMiddleware`` stops a redirect that leaves the
+crawl's scope or loops. Every refusal raises :class:`PolicySkip`, which the spider's errback
+records in ``fetches`` as 'skipped' with the reason (a redirect: the redirecting URL with its
+status, and the target it was not followed to).
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from urllib.parse import urljoin
 
 from scrapy import Request
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import defer
+from twisted.internet.error import DNSLookupError
 
-from crawl import safety
 from crawl.domainfiles import FILE_PATHS, DomainFile, DomainPolicy, classify_fetch, origin_of
+from crawl.netguard import RESOLVER_PATH, GuardedResolver
 from crawl.page import AgentLists
+from crawl.scope import in_scope
 from crawl.state import canonical
 from provenance.ids import utcnow
+from provenance.net import AddressRefused
 
 POLICY_META = "provenance_policy"
 DOMAIN_FILE_META = "provenance_domain_file"
@@ -42,7 +49,25 @@ ledger_write_starting = object()
 
 
 class PolicySkip(IgnoreRequest):
-    """A request our policy does not fetch (robots.txt, a non-public address): outcome 'skipped'."""
+    """A request our policy does not fetch (robots.txt, a non-public address, a redirect out of
+    scope): outcome 'skipped'. ``status``: of the response that led here (a redirect's);
+    ``target``: the redirect target not followed, with why."""
+
+    def __init__(self, reason: str, *, status: int | None = None, target: tuple[str, str] | None = None):
+        super().__init__(reason)
+        self.status = status
+        self.target = target
+
+
+def guarded_resolver() -> GuardedResolver:
+    """The resolver every connection of this crawl goes through; fails closed when it is not ours."""
+    from twisted.internet import reactor
+
+    resolver = reactor.nameResolver
+    if not isinstance(resolver, GuardedResolver):
+        raise PolicySkip(f"the private-address guard is not installed (TWISTED_DNS_RESOLVER must be "
+                         f"{RESOLVER_PATH}); nothing is fetched without it")
+    return resolver
 
 
 def header_text(value: bytes | None) -> str | None:
@@ -59,12 +84,9 @@ class DomainPolicyMiddleware:
             raise NotConfigured("PROVENANCE_ROBOTS_TOKEN is not set")
         self.crawler = crawler
         self.training = AgentLists.load(settings.get("PROVENANCE_AGENTS_FILE")).training
-        self.trusted_hosts = {h.lower() for h in settings.getlist("PROVENANCE_TRUSTED_HOSTS")}
-        self.allow_private = settings.getbool("PROVENANCE_ALLOW_PRIVATE")
         self.max_crawl_delay = settings.getfloat("PROVENANCE_MAX_CRAWL_DELAY", 30.0)
         self.file_timeout = min(FILE_TIMEOUT_S, settings.getfloat("DOWNLOAD_TIMEOUT", FILE_TIMEOUT_S))
         self._policies: dict[str, DomainPolicy | asyncio.Future] = {}
-        self._refusals: dict[str, str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -76,19 +98,17 @@ class DomainPolicyMiddleware:
         parts = urlparse_cached(request)
         if parts.scheme not in ("http", "https"):
             return None
-        host = (parts.hostname or "").lower()
-        if not self.allow_private and host not in self.trusted_hosts:
-            reason = await self._refusal(host, parts.port)
-            if reason is not None:
-                self.crawler.stats.inc_value("provenance/skipped_address")
-                raise PolicySkip(reason)
+        reason = await self._refusal(parts.hostname or "", parts.port)
+        if reason is not None:
+            self.crawler.stats.inc_value("provenance/skipped_address")
+            raise PolicySkip(reason)
         if request.meta.get(DOMAIN_FILE_META):
             return None
         policy = await self.policy_for(request.url)
         allowed, reason = policy.may_fetch(request.url, self.token)
         if not allowed:
             self.crawler.stats.inc_value("provenance/skipped_robots")
-            raise PolicySkip(reason)
+            raise PolicySkip(reason or "robots.txt disallows it")
         self._crawl_delay(request, policy)
         return None
 
@@ -102,20 +122,28 @@ class DomainPolicyMiddleware:
     # --- addresses ------------------------------------------------------------------------------
 
     async def _refusal(self, host: str, port: int | None) -> str | None:
-        if host in self._refusals:
-            return self._refusals[host]
-        literal = safety.literal_address(host)
-        if literal is not None:
-            addresses = [literal]
-        else:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
-            except (socket.gaierror, UnicodeError, OSError):
-                self._refusals[host] = None  # the download reports the DNS error itself
-                return None
-            addresses = sorted({info[4][0] for info in infos})
-        self._refusals[host] = safety.refusal(host, addresses)
-        return self._refusals[host]
+        """Why the guard refuses ``host`` (None: allowed, or a DNS error the download will report).
+
+        The guarded resolver resolves and checks the host now and keeps the checked answer,
+        which is what the connection then uses; a refusal is never cached.
+        """
+        resolver = guarded_resolver()
+        try:
+            await maybe_deferred_to_future(resolver.addresses(host, port or 80))
+        except AddressRefused as exc:
+            return str(exc)
+        except (OSError, UnicodeError, defer.TimeoutError):
+            return None
+        return None
+
+    def process_exception(self, request: Request, exception: BaseException):
+        """A connection the resolver refused fails as a DNS error: record it as the skip it is."""
+        if isinstance(exception, DNSLookupError):
+            reason = guarded_resolver().refusal(urlparse_cached(request).hostname or "")
+            if reason is not None:
+                self.crawler.stats.inc_value("provenance/skipped_address")
+                raise PolicySkip(f"not fetched: {reason}")
+        return None
 
     # --- per-origin files -------------------------------------------------------------------------
 
@@ -163,19 +191,43 @@ class DomainPolicyMiddleware:
         request.meta["autothrottle_dont_adjust_delay"] = True
 
 
-class RedirectLoopMiddleware:
-    """Stops a redirect that leads back to a URL of its own chain, naming the chain."""
+class RedirectGuardMiddleware:
+    """Stops a redirect that leaves the crawl's scope or leads back into its own chain.
+
+    Scrapy would drop an out-of-scope redirect silently when it is scheduled (its offsite
+    filter); here it becomes a 'skipped' row for the redirecting URL (with its 3xx status) and
+    one for the target, so every fetch attempt is accounted for. A redirect within scope goes on
+    as a new request, through robots.txt and the address guard like any other.
+    """
 
     _REDIRECTS = (301, 302, 303, 307, 308)
 
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
     def process_response(self, request: Request, response):
         location = response.headers.get(b"Location")
-        if response.status not in self._REDIRECTS or location is None:
+        if response.status not in self._REDIRECTS or location is None or request.meta.get(DOMAIN_FILE_META):
             return response
-        target = urljoin(request.url, location.decode("latin-1"))
+        try:
+            target = urljoin(request.url, location.decode("latin-1"))
+        except ValueError:
+            return response  # Scrapy's redirect middleware ignores it too; the 3xx is recorded
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if canonical(target) in {canonical(u) for u in chain}:
             raise IgnoreRequest(f"redirect loop: {' -> '.join([*chain, target])}")
+        domains = getattr(self.crawler.spider, "allowed_domains", None) or []
+        if domains and target.lower().startswith(("http://", "https://")) and not in_scope(target, domains):
+            self.crawler.stats.inc_value("provenance/skipped_redirect_out_of_scope")
+            raise PolicySkip(f"redirected to {target}, outside the crawl's scope: not followed",
+                             status=response.status,
+                             target=(target, f"outside the crawl's scope ({', '.join(domains[:5])}; "
+                                             f"--allow-domain adds hosts): redirect from {request.url} "
+                                             f"not followed"))
         return response
 
 

@@ -176,9 +176,11 @@ def _crawl(request: dict) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from crawl.config import ROBOTS_TOKEN, scrapy_settings
-    from crawl.spiders import ProvenanceSpider, host_of
+    from crawl.scope import host_of
+    from crawl.spiders import ProvenanceSpider
     from provenance.ids import utcnow
     from provenance.ledger import Ledger
+    from provenance.net.addresses import parse_address
     from provenance.records import Run
 
     ws = Workspace(Path(request["workspace"]))
@@ -194,7 +196,9 @@ def _crawl(request: dict) -> int:
     })
     state.write_status(status="running", clean=False, pid=os.getpid(), run_id=run.run_id, mode=mode,
                        runs=[*previous.get("runs", []), run.run_id])
-    trusted = sorted({host_of(u) for u in request["seeds"]})
+    # A seed that *is* an address (http://127.0.0.1:8000/) is the user naming it: that host's
+    # private address is allowed. A host name never is (its DNS may answer differently later).
+    trusted = sorted({h for h in (host_of(u) for u in request["seeds"]) if parse_address(h) is not None})
     extra = {
         "PROVENANCE_WORKSPACE": str(ws.root), "PROVENANCE_RUN_ID": run.run_id,
         "PROVENANCE_STATE_DIR": str(state.root), "PROVENANCE_ROBOTS_TOKEN": cfg.robots_token or ROBOTS_TOKEN,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
@@ -32,25 +32,13 @@ from crawl.middlewares import (
 )
 from crawl.page import HTML_TYPES, KEPT_HEADERS, FetchedPage, content_type_of, looks_like_html
 from crawl.pool import AnalysisPool
+from crawl.scope import host_of, in_scope
 from crawl.state import Admitted, CrawlState, canonical
 from provenance.ids import utcnow
 from provenance.records import FetchRecord, MediaRef
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
-
-
-def host_of(url: str) -> str:
-    """The host of a URL, lower-case; empty for a URL that cannot be split (``http://[bad``)."""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def in_scope(url: str, domains: list[str]) -> bool:
-    host = host_of(url)
-    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _join(base: str, ref: str) -> str:
@@ -315,10 +303,14 @@ class ProvenanceSpider(scrapy.Spider):
         now = utcnow()
         done = (request.meta[ADMIT_META],) if request.meta.get(ADMIT_META) else ()
         redirects = self._redirect_rows(request.meta, request.url, now)
-        outcome = "skipped" if isinstance(exc, PolicySkip) else "error"
-        reason = str(exc) if isinstance(exc, PolicySkip) else describe_error(exc)
-        yield FetchItem((*redirects, FetchRecord(url=request.url, outcome=outcome, fetched_at=now,
-                                                 reason=reason)), done)
+        if isinstance(exc, PolicySkip):
+            rows = [FetchRecord(url=request.url, outcome="skipped", fetched_at=now, status=exc.status,
+                                reason=str(exc))]
+            if exc.target is not None:  # a redirect not followed: the target was considered too
+                rows.append(FetchRecord(url=exc.target[0], outcome="skipped", fetched_at=now, reason=exc.target[1]))
+        else:
+            rows = [FetchRecord(url=request.url, outcome="error", fetched_at=now, reason=describe_error(exc))]
+        yield FetchItem((*redirects, *rows), done)
 
     # --- closing --------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The crawl's parts without a crawl: robots.txt, per-origin files, signals, licenses, media,
-decoding, page analysis and consent, seeds, address safety, the local site, state, pool, sink."""
+decoding, page analysis and consent, seeds, the local site, state, pool, sink (addresses: test_net.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from crawl.media import feed_enclosures, find_media
 from crawl.page import AgentLists, FetchedPage, build_document
 from crawl.pool import AnalysisPool
 from provenance.robots import RobotsTxt, normalize_path
-from crawl.safety import non_public, refusal
 from crawl.seeds import crawl_key, parse_seeds
 from crawl.signals import header_signals, meta_signals, robots_directives
 from crawl.sink import LedgerSink
@@ -323,7 +322,7 @@ def test_a_page_without_text_is_an_error_of_its_own():
     assert analysis.text is None and analysis.error == "no main text extracted" and analysis.error_outcome == "skipped"
 
 
-# --- seeds, safety ------------------------------------------------------------------------------------
+# --- seeds, user agent ------------------------------------------------------------------------------------
 
 def test_invalid_seed_lines_are_named(tmp_path):
     seeds = tmp_path / "seeds.txt"
@@ -346,15 +345,6 @@ def test_the_user_agent_is_honest():
     assert CrawlSettings(user_agent="MyBot/1.0").agent_string == "MyBot/1.0"
     with pytest.raises(InputError, match="--max-pages"):
         CrawlSettings(max_pages=0)
-
-
-def test_non_public_addresses():
-    for address in ("127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fe80::1", "::ffff:10.0.0.1",
-                    "100.64.0.1", "0.0.0.0"):
-        assert non_public(address), address
-    assert not non_public("93.184.216.34")
-    assert refusal("public.test", ["93.184.216.34"]) is None
-    assert "169.254.169.254" in refusal("meta.test", ["169.254.169.254"])
 
 
 # --- the local site -----------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ _DEFAULTS = CrawlSettings()  # the CLI's defaults are the library's
 @click.option("--allow-domain", "allow_domains", multiple=True, metavar="HOST",
               help="Also follow links to this host and its subdomains (repeatable).")
 @click.option("--allow-private", is_flag=True,
-              help="Follow links to private, loopback and link-local addresses (off: only seed hosts).")
+              help="Fetch from private, loopback and link-local addresses (a test site on this machine); "
+                   "off, only seeds given as an IP address (http://127.0.0.1:8000/) may be private.")
 @click.option("--no-sitemaps", is_flag=True, help="Do not read robots.txt Sitemap: lines and /sitemap.xml.")
 @click.option("--timeout", type=float, default=_DEFAULTS.timeout, show_default=True, help="Download timeout, seconds.")
 @click.option("--max-bytes", type=SIZE, default=format_size(_DEFAULTS.max_bytes), show_default=True,
