@@ -58,7 +58,7 @@ class Settings:
     options: DecodeOptions = DecodeOptions()
     max_bytes: int = 2 << 30
     max_duration_s: float = 4 * 3600.0
-    timeout_s: float = 60.0  # one download, all of it (redirects, slow reads)
+    timeout_s: float = 600.0  # one download, all of it (redirects, slow reads): a large file needs time
     user_agent: str = field(default_factory=user_agent)  # the crawler's (provenance.net)
     allow_private: bool = False  # --allow-private: fetch from private/loopback addresses (test sites)
     retry_failed: bool = False

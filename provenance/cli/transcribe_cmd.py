@@ -96,8 +96,8 @@ def _progress() -> Iterator[_Display]:
               help="Largest download accepted (e.g. 500M, 2G).")
 @click.option("--max-duration", type=DURATION, default="4h", show_default=True,
               help="Longest audio accepted (e.g. 90m, 4h); longer files are recorded as failed.")
-@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
-              help="Network timeout of a download, in seconds.")
+@click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
+              help="Longest a download may take, all of it (DNS, redirects, slow reads), in seconds.")
 @click.option("--license", "user_license", default=None, metavar="LICENSE",
               help="The license the given files/URLs carry (SPDX id, name or URL); otherwise they "
                    "inherit the license of the page that embedded them, if the ledger knows one.")
