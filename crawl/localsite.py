@@ -186,7 +186,7 @@ class LocalSite:
 
     @property
     def base_url(self) -> str:
-        host = self._server.server_address[0]
+        host = str(self._server.server_address[0])
         return f"http://{host}:{self.port}"
 
     def url(self, path: str = "/") -> str:

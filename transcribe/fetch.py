@@ -23,6 +23,7 @@ from pathlib import Path
 
 from provenance.ids import utcnow
 from provenance.net import AddressPolicy, Client, NetError, Response, RobotsCache, TooLarge
+from provenance.records import FetchOutcome
 
 ACCEPT = "audio/*, video/*, */*;q=0.1"
 # Content types taken as media. A missing Content-Type is accepted: the decoder decides.
@@ -41,7 +42,7 @@ class FetchError(Exception):
     """A download refused or failed; ``str(exc)`` is the reason recorded."""
 
     def __init__(self, reason: str, *, status: int | None = None, content_type: str | None = None,
-                 n_bytes: int | None = None, outcome: str = "error"):
+                 n_bytes: int | None = None, outcome: FetchOutcome = "error"):
         super().__init__(reason)
         self.status = status
         self.content_type = content_type

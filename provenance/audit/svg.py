@@ -37,7 +37,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[str],
            f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
            f'aria-label="{escape(title)}">', f"<title>{escape(title)}</title>"]
     if legend_h:
-        x = LABEL_W
+        x = float(LABEL_W)
         for i, name in enumerate(series):
             out.append(f'<rect x="{x}" y="{TOP}" width="12" height="12" fill="{_colour(name, i)}"/>')
             out.append(f'<text x="{x + 16}" y="{TOP + 10}" class="legend">{escape(name.replace("_", " "))}</text>')

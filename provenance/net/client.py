@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
 from provenance.net.addresses import AddressPolicy, parse_address
+from provenance.records import FetchOutcome
 
 MAX_REDIRECTS = 10  # RFC 9309 asks robots.txt fetchers to follow at least five
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -42,7 +43,7 @@ Connector = Callable[[str, int, float], socket.socket]
 class NetError(Exception):
     """A fetch that failed or was refused; ``str(exc)`` is the reason to record."""
 
-    outcome = "error"  # fetches.outcome
+    outcome: FetchOutcome = "error"  # fetches.outcome
 
     def __init__(self, reason: str, *, status: int | None = None, n_bytes: int | None = None,
                  hops: tuple[Hop, ...] = ()):
@@ -55,7 +56,7 @@ class NetError(Exception):
 class AddressRefused(NetError):
     """The guard refused the address a request (or one of its redirects) would connect to."""
 
-    outcome = "skipped"
+    outcome: FetchOutcome = "skipped"
 
 
 class TooManyRedirects(NetError):

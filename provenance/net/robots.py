@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from provenance.net.agent import ROBOTS_TOKEN
 from provenance.net.client import AddressRefused, Client, NetError, TooManyRedirects
+from provenance.records import FetchOutcome
 from provenance.robots import MAX_ROBOTS_BYTES, RobotsTxt, decode_robots, not_text
 
 FileState = Literal["ok", "missing", "unreadable"]
@@ -24,7 +25,7 @@ FileState = Literal["ok", "missing", "unreadable"]
 class RobotsRefused(NetError):
     """robots.txt does not let our agent fetch a URL."""
 
-    outcome = "skipped"
+    outcome: FetchOutcome = "skipped"
 
 
 def status_state(status: int | None, error: str | None = None) -> tuple[FileState, str | None]:
