@@ -14,3 +14,28 @@ worker processes), ``decode``, ``tdmrep``, ``domainfiles``, ``signals``, ``page`
 writes). ``runner`` runs a crawl in a child process; ``state`` keeps it resumable; ``localsite``
 serves a directory on 127.0.0.1 for the demo, the tests and the benchmark.
 """
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crawl.config import CrawlSettings
+    from crawl.runner import CrawlSummary
+
+__all__ = ["crawl"]
+
+
+def crawl(workspace: str | os.PathLike, seeds: Sequence[str],
+          settings: CrawlSettings | Mapping[str, Any] | None = None, *, resume: bool = False) -> CrawlSummary:
+    """Crawl from ``seeds`` into ``workspace`` (the library form of ``provenance crawl``).
+
+    ``settings`` is a :class:`crawl.config.CrawlSettings` or a mapping of its fields (``max_pages``,
+    ``max_depth``, ``allow_private``, ...); the defaults are polite. The crawl runs in a child
+    process (Scrapy's reactor cannot restart in one process), so a notebook may call this again.
+    """
+    from crawl.runner import run_crawl
+
+    return run_crawl(workspace, seeds, settings, resume=resume)

@@ -22,3 +22,30 @@ faster-whisper (and so CTranslate2) is imported only by :mod:`transcribe.backend
 :mod:`transcribe.model` functions that need it, never at package import; Ray only by
 :mod:`transcribe.distributed` functions.
 """
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transcribe.pipeline import Settings, Stats
+
+__all__ = ["transcribe"]
+
+
+def transcribe(workspace: str | os.PathLike, inputs: Sequence[str] = (), *, from_ledger: bool = False,
+               license: str | None = None, model: str | None = None, device: str = "auto",
+               cpu_threads: int = 0, settings: Settings | None = None) -> tuple[str, Stats]:
+    """Transcribe local files or URLs (``inputs``) and/or the media the crawl found
+    (``from_ledger=True``) into ``workspace``: the library form of ``provenance transcribe``.
+    ``license`` is the license the given inputs carry; ``model`` a name or local directory (default:
+    the bundled tiny.en). Returns the run id and its statistics."""
+    from provenance.ledger import Ledger
+    from transcribe.model import choose_runtime, resolve_model
+    from transcribe.pipeline import Request, Settings, transcribe_media
+
+    request = Request(inputs=tuple(inputs), from_ledger=from_ledger, user_license=license)
+    return transcribe_media(Ledger(workspace), request, resolve_model(model),
+                            choose_runtime(device, cpu_threads=cpu_threads), settings or Settings())
