@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -298,6 +299,8 @@ class _Checker:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.fail(path, f"expected a number, got {type(value).__name__}")
             value = float(value)
+            if not math.isfinite(value):
+                raise self.fail(path, f"expected a finite number, got {value}")
             if key == "min_avg_logprob" and value > 0:
                 raise self.fail(path, "an average log probability is at most 0 (e.g. -1.0)")
             if key == "max_no_speech_prob" and not 0 <= value <= 1:

@@ -130,6 +130,6 @@ def test_a_corrupt_archive_stores_nothing(cli, tmp_path):
     broken = tmp_path / "broken.warc.gz"
     broken.write_bytes(data[: len(data) * 2 // 3])
     result = cli("-w", str(tmp_path / "ws"), "import", str(broken), "--format", "warc")
-    assert result.code == 1 and "Nothing from it was stored" in result.err
+    assert result.code == 1 and "Nothing from broken.warc.gz was stored" in result.err
     with pytest.raises(Exception):
         Ledger(tmp_path / "ws").query("SELECT * FROM documents").to_pylist().pop()

@@ -9,13 +9,22 @@ Rows are converted column by column (Arrow compute and DuckDB's vectorised hashi
 (``provenance.staging``), so readers are never locked out for the length of an import. A
 malformed row stops the import with its line (or row) number before anything of the file is
 stored, unless ``skip_bad_rows`` is set, in which case each bad row is skipped and recorded in
-``fetches`` (outcome 'error', the reason and the line).
+``fetches`` (outcome 'error', the reason and the line). A truncated or corrupt file (a gzip stream
+that ends early or fails its CRC, a Parquet row group that cannot be decoded) is treated the same
+way and named with the byte offset of the damage; with ``skip_bad_rows`` what precedes the damage
+is kept (for Parquet: every other row group) and the damage is one ``fetches`` row.
+
+One document per doc_id per file: when several rows of a file are the same document (the same
+id, else URL, else text), the **last** one is imported and each earlier one is recorded in
+``fetches`` (outcome 'skipped', naming the row that won). Only a file that holds such duplicates
+is read more than once (a pass over its keys, then the import again).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
@@ -25,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crawl.importers.damage import Damage, DamagedInput, LimitedReader, gzip_damage, is_gzip_name, one_line
 from provenance import consent as consent_mod
 from provenance import licenses
 from provenance.errors import InputError
@@ -65,6 +75,7 @@ class ImportStats:
     reresolved: int = 0  # stored documents whose consent new robots.txt (etc.) captures changed
     bad_rows: int = 0
     bad_examples: list[str] = field(default_factory=list)
+    duplicates: int = 0  # earlier rows of a document that a later row of the file replaced
 
 
 class BadRow(Exception):
@@ -74,29 +85,72 @@ class BadRow(Exception):
         self.reason = reason
 
 
+class DamagedRow(BadRow):
+    """The file itself is damaged here: ``context`` says where (a line, rows), ``lost`` what is skipped."""
+
+    def __init__(self, path: Path, damage: Damage, context: str, lost: str):
+        super().__init__(damage.where(path), f"damaged at byte {damage.offset:,} ({context}): {damage.reason}; {lost}")
+        self.damage = damage
+        self.context = context
+
+    def error(self, path: Path) -> DamagedInput:
+        return DamagedInput(path, self.damage, detail=f" ({self.context})")
+
+
+def _read_damage(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the file ends inside a compressed member: it is truncated"
+    if isinstance(exc, (gzip.BadGzipFile, zlib.error)):
+        return f"not valid gzip data ({one_line(exc)})"
+    return f"it could not be read ({one_line(exc)})"
+
+
 # --- readers: (location, row) pairs, raising BadRow for rows that cannot be read ------------
 
-def iter_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | BadRow]]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:  # type: ignore[operator]
-        for lineno, raw in enumerate(fh, start=1):
-            where = f"{path.name}:{lineno}"
-            if not raw.strip():
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield where, BadRow(where, f"invalid UTF-8 at byte {exc.start}")
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield where, BadRow(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                yield where, BadRow(where, f"expected a JSON object, got {type(row).__name__}")
-                continue
-            yield where, row
+def iter_jsonl(path: Path, *, strict: bool = False) -> Iterator[tuple[str, dict[str, Any] | BadRow]]:
+    """Rows of a JSONL file (gzipped when the name ends in .gz). A damaged file ends with a
+    DamagedRow, or raises DamagedInput when ``strict``.
+
+    A gzipped file is checked first (every member's CRC and length): text decoded from a corrupt
+    member is never used, so only the members before it are read; a truncated file is read up to
+    where it ends.
+    """
+    gzipped = is_gzip_name(path)
+    damage = gzip_damage(path) if gzipped else None
+    if damage is not None and strict:
+        raise DamagedInput(path, damage)
+    limit = damage.intact_before if damage is not None and not damage.truncated else None
+    lineno = 0
+    with open(path, "rb") as raw:
+        source: Any = raw if limit is None else LimitedReader(raw, limit)
+        fh: Any = gzip.GzipFile(fileobj=source, mode="rb") if gzipped else raw
+        try:
+            for data in fh:
+                lineno += 1
+                where = f"{path.name}:{lineno}"
+                if not data.strip():
+                    continue
+                try:
+                    line = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield where, BadRow(where, f"invalid UTF-8 at byte {exc.start}")
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield where, BadRow(where, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                    continue
+                if not isinstance(row, dict):
+                    yield where, BadRow(where, f"expected a JSON object, got {type(row).__name__}")
+                    continue
+                yield where, row
+        except (EOFError, OSError, zlib.error) as exc:  # what the check did not see (a plain file)
+            damage = damage or Damage(raw.tell(), _read_damage(exc))
+    if damage is not None:
+        hurt = DamagedRow(path, damage, f"after line {lineno}", "the rest of the file was not read")
+        if strict:
+            raise hurt.error(path)
+        yield damage.where(path), hurt
 
 
 def jsonl_columns(path: Path) -> list[str] | None:
@@ -104,6 +158,8 @@ def jsonl_columns(path: Path) -> list[str] | None:
     for _, row in iter_jsonl(path):
         if isinstance(row, dict):
             return list(row)
+        if isinstance(row, DamagedRow):
+            raise DamagedInput(path, row.damage, detail=" (before any readable row)")
     return None
 
 
@@ -111,9 +167,13 @@ def parquet_columns(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
     try:
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    except Exception as exc:  # pyarrow raises several types for a corrupt file
-        raise InputError(f"{path} is not a readable Parquet file: {exc}") from exc
+        with pq.ParquetFile(path) as pf:
+            return list(pf.schema_arrow.names)
+    except (OSError, pa.ArrowException) as exc:  # pyarrow raises several types for a corrupt file
+        footer = max(path.stat().st_size - 8, 0)
+        raise DamagedInput(path, Damage(footer, f"it is not a readable Parquet file: its footer cannot be "
+                                                f"read ({one_line(exc)}); the file is truncated or not Parquet"),
+                           detail=" (the footer)") from exc
 
 
 # --- conversion -------------------------------------------------------------------------------
@@ -169,7 +229,7 @@ def _clean_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         values = pc.cast(column, pa.string())
     else:  # another type: its Python text, as a row-by-row import would read it
-        values = pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
+        values = pa.array([None if v is None else str(v) for v in _pylist(column)[0]], pa.string())
     trimmed = pc.utf8_trim(values, WHITESPACE)
     return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.string()), trimmed)
 
@@ -351,42 +411,99 @@ def _where(prefix: str, first: int, n: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar(prefix), numbers, "")
 
 
-def parquet_batches(path: Path, cols: ColumnMap, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[Columns]:
-    """The rows of a Parquet file as cleaned column batches."""
+def parquet_batches(path: Path, cols: ColumnMap, batch_rows: int = PARQUET_BATCH_ROWS, *,
+                    strict: bool = False) -> Iterator[Columns]:
+    """The rows of a Parquet file as cleaned column batches, one row group at a time. A row group
+    that cannot be decoded raises DamagedInput when ``strict``, else comes as one bad row (named by
+    its byte offset) and reading goes on with the next row group."""
     import pyarrow.parquet as pq
 
     names = [cols.text, *cols.optional().values()]
-    try:
-        pf = pq.ParquetFile(path)
+    with pq.ParquetFile(path) as pf:
         index = 1
-        for record_batch in pf.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(names))):
-            n = record_batch.num_rows
-            text = record_batch.column(cols.text)
-            text_reason = _null_strings(n)
-            if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
-                values = text.to_pylist()
-                text_reason = pa.array([None if v is None else
-                                        f"the text column {cols.text!r} holds {type(v).__name__}, not a string"
-                                        for v in values], pa.string())
-                text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
-            batch = Columns(n=n, where=_where(f"{path.name}#row=", index, n), text=pc.cast(text, pa.string()),
-                            text_reason=text_reason)
-            for name in ("url", "key", "license", "consent", "title", "language"):
-                column = getattr(cols, "id" if name == "key" else name)
-                if column:
-                    setattr(batch, name, _clean_strings(record_batch.column(column)))
-            if cols.fetched_at:
-                _set_fetched(batch, record_batch.column(cols.fetched_at).to_pylist(), batch.where.to_pylist())
-            index += n
-            yield batch
-    except OSError as exc:
-        raise InputError(f"{path} could not be read as Parquet: {exc}") from exc
+        for group in range(pf.num_row_groups):
+            meta = pf.metadata.row_group(group)
+            start = index
+            try:
+                for record_batch in pf.iter_batches(batch_size=batch_rows, columns=list(dict.fromkeys(names)),
+                                                    row_groups=[group]):
+                    batch = _parquet_columns(path, cols, record_batch, index)
+                    index += batch.n
+                    yield batch
+            except (OSError, pa.ArrowException) as exc:
+                damage = Damage(_row_group_offset(meta), f"row group {group} cannot be decoded ({one_line(exc)})")
+                hurt = DamagedRow(path, damage, f"rows {start}-{start + meta.num_rows - 1}",
+                                  f"rows {index}-{start + meta.num_rows - 1} were not imported, the other row "
+                                  f"groups were read")
+                if strict:
+                    raise hurt.error(path) from exc
+                yield Columns(n=1, where=pa.array([hurt.where], pa.string()), text=_null_strings(1),
+                              text_reason=pa.array([hurt.reason], pa.string()))
+            index = start + meta.num_rows
 
 
-def _set_fetched(batch: Columns, values: list[Any], wheres: list[str]) -> None:
+def _parquet_columns(path: Path, cols: ColumnMap, record_batch: pa.RecordBatch, index: int) -> Columns:
+    n = record_batch.num_rows
+    text = record_batch.column(cols.text)
+    text_reason = _null_strings(n)
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        values, unreadable = _pylist(text)
+        text_reason = pa.array([r if r is not None else None if v is None else
+                                f"the text column {cols.text!r} holds {type(v).__name__}, not a string"
+                                for v, r in zip(values, unreadable)], pa.string())
+        text = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    batch = Columns(n=n, where=_where(f"{path.name}#row=", index, n), text=pc.cast(text, pa.string()),
+                    text_reason=text_reason)
+    for name in ("url", "key", "license", "consent", "title", "language"):
+        column = getattr(cols, "id" if name == "key" else name)
+        if column:
+            setattr(batch, name, _clean_strings(record_batch.column(column)))
+    if cols.fetched_at:
+        values, unreadable = _pylist(record_batch.column(cols.fetched_at))
+        _set_fetched(batch, values, batch.where.to_pylist(), unreadable)
+    return batch
+
+
+def _pylist(column: pa.Array) -> tuple[list[Any], list[str | None]]:
+    """The values of a column as Python objects, and for each one Python cannot hold (a timestamp
+    beyond year 9999, say) the reason instead (its value None)."""
+    try:
+        whole = column.to_pylist()
+        return whole, [None] * len(whole)
+    except (OverflowError, ValueError):
+        pass
+    values: list[Any] = []
+    reasons: list[str | None] = []
+    for i in range(len(column)):
+        try:
+            values.append(column[i].as_py())
+            reasons.append(None)
+        except (OverflowError, ValueError) as exc:
+            values.append(None)
+            reasons.append(f"a value of {column.type} cannot be read ({one_line(exc)})")
+    return values, reasons
+
+
+def _row_group_offset(meta: Any) -> int:
+    """The byte offset where a row group's first page starts."""
+    starts = []
+    for i in range(meta.num_columns):
+        column = meta.column(i)
+        starts.append(column.data_page_offset)
+        if column.has_dictionary_page and column.dictionary_page_offset:
+            starts.append(column.dictionary_page_offset)
+    return min(starts)
+
+
+def _set_fetched(batch: Columns, values: list[Any], wheres: list[str],
+                 unreadable: list[str | None] | None = None) -> None:
     times: list[datetime | None] = []
     reasons: list[str | None] = []
-    for value, where in zip(values, wheres):
+    for i, (value, where) in enumerate(zip(values, wheres)):
+        if unreadable is not None and unreadable[i] is not None:
+            times.append(None)
+            reasons.append(unreadable[i])
+            continue
         try:
             times.append(_timestamp(value, where))
             reasons.append(None)
@@ -397,7 +514,8 @@ def _set_fetched(batch: Columns, values: list[Any], wheres: list[str]) -> None:
     batch.fetched_reason = pa.array(reasons, pa.string())
 
 
-def jsonl_batches(path: Path, cols: ColumnMap, batch_rows: int = BATCH_ROWS) -> Iterator[Columns]:
+def jsonl_batches(path: Path, cols: ColumnMap, batch_rows: int = BATCH_ROWS, *,
+                  strict: bool = False) -> Iterator[Columns]:
     """The rows of a JSONL file as cleaned column batches (each line read by Python's json)."""
     optional = {name: getattr(cols, "id" if name == "key" else name)
                 for name in ("url", "key", "license", "consent", "title", "language")}
@@ -429,7 +547,7 @@ def jsonl_batches(path: Path, cols: ColumnMap, batch_rows: int = BATCH_ROWS) -> 
             _set_fetched(batch, [d.get(cols.fetched_at) for d in dicts], wheres)
         return batch
 
-    for item in iter_jsonl(path):
+    for item in iter_jsonl(path, strict=strict):
         rows.append(item)
         if len(rows) >= batch_rows:
             yield make()
@@ -449,24 +567,114 @@ def import_tabular(
     progress: Callable[[int], None] | None = None,
 ) -> ImportStats:
     """Import one JSONL or Parquet file: every batch is computed and staged outside the write
-    lock, then stored in short write transactions. A malformed row stops the file before
-    anything of it is stored (unless ``skip_bad_rows``)."""
+    lock, then stored in short write transactions. A malformed row or a damaged file stops the
+    file before anything of it is stored (unless ``skip_bad_rows``)."""
     if not path.exists():
         raise InputError(f"{path} does not exist")
-    if fmt == "jsonl":
-        cols = check_columns(jsonl_columns(path), cols, path, sparse=True)
-        batches = jsonl_batches(path, cols)
-    elif fmt == "parquet":
-        cols = check_columns(parquet_columns(path), cols, path)
-        batches = parquet_batches(path, cols)
-    else:
+    if fmt not in ("jsonl", "parquet"):
         raise InputError(f"import_tabular reads jsonl or parquet, not {fmt}")
-
-    stats = ImportStats()
     imported_at = utcnow()
+    try:
+        if fmt == "jsonl":
+            cols = check_columns(jsonl_columns(path), cols, path, sparse=True)
+        else:
+            cols = check_columns(parquet_columns(path), cols, path)
+    except DamagedInput as exc:  # nothing of the file is readable
+        if not skip_bad_rows:
+            raise
+        return _record_unreadable(ledger, run_id, path, exc.damage, imported_at)
+
+    def batches() -> Iterator[Columns]:
+        if fmt == "jsonl":
+            return jsonl_batches(path, cols, strict=not skip_bad_rows)
+        return parquet_batches(path, cols, strict=not skip_bad_rows)
+
+    try:
+        return _stage(ledger, run_id, path, batches(), cols, imported_at, skip_bad_rows, progress, None)
+    except _DuplicateFound:  # nothing was committed: find each document's last row, then import again
+        with Hasher() as hasher:
+            winners: dict[str, str] = {}
+            for batch in batches():
+                converted = convert(batch, cols, path.name, imported_at, hasher)
+                winners.update(zip(converted.documents.column("doc_id").to_pylist(), _good_wheres(batch, converted)))
+        return _stage(ledger, run_id, path, batches(), cols, imported_at, skip_bad_rows, progress, winners)
+
+
+class _DuplicateFound(Exception):
+    """A file holds one document twice: its import starts again knowing which rows win."""
+
+
+def _good_wheres(batch: Columns, converted: Converted) -> list[str]:
+    """The locations of the rows that became documents, in order (those of the bad rows left out)."""
+    bad = {where for where, _ in converted.bad}
+    return [w for w in batch.where.to_pylist() if w not in bad]
+
+
+def _filter(batch: Columns, keep: list[bool]) -> Columns:
+    mask = pa.array(keep, pa.bool_())
+    out = Columns(n=sum(keep), where=pc.filter(batch.where, mask), text=pc.filter(batch.text, mask),
+                  text_reason=pc.filter(batch.text_reason, mask))
+    for name in ("url", "key", "license", "consent", "title", "language", "fetched_at", "fetched_reason"):
+        column = getattr(batch, name)
+        if column is not None:
+            setattr(out, name, pc.filter(column, mask))
+    return out
+
+
+def _fetch_rows(urls: list[str], outcome: str, reasons: list[str], fetched_at: datetime,
+                doc_ids: list[str | None] | None = None) -> pa.Table:
+    n = len(urls)
+    table = pa.table({
+        "url": pa.array(urls, pa.string()), "outcome": pa.array([outcome] * n, pa.string()),
+        "fetched_at": pa.array([fetched_at] * n, TS), "reason": pa.array(reasons, pa.string()),
+        "doc_id": pa.array(doc_ids if doc_ids is not None else [None] * n, pa.string()),
+    })
+    for name in ("status", "content_type", "n_bytes"):
+        table = table.append_column(FETCH_SCHEMA.field(name), pa.nulls(n, FETCH_SCHEMA.field(name).type))
+    return table
+
+
+def _record_unreadable(ledger: Ledger, run_id: str, path: Path, damage: Damage, imported_at: datetime) -> ImportStats:
+    """--skip-bad-rows and nothing of the file can be read: the damage is the file's one fetches row."""
+    reason = f"damaged at byte {damage.offset:,}: {damage.reason}; nothing of the file was read"
+    with Stager(ledger, run_id, "import") as stager:
+        stager.add(DOCUMENT_SCHEMA.empty_table(), pa.array([], pa.string()),
+                   fetches=_fetch_rows([f"import:{damage.where(path)}"], "error", [reason], imported_at))
+        stager.commit()
+    return ImportStats(bad_rows=1, bad_examples=[f"{damage.where(path)}: {reason}"])
+
+
+def _stage(ledger: Ledger, run_id: str, path: Path, batches: Iterator[Columns], cols: ColumnMap,
+           imported_at: datetime, skip_bad_rows: bool, progress: Callable[[int], None] | None,
+           winners: dict[str, str] | None) -> ImportStats:
+    """Stage every batch, then commit. ``winners`` None: raise _DuplicateFound at the first
+    document met twice (only hashes of the ids are kept); else import only each document's winning row."""
+    stats = ImportStats()
+    seen: set[int] = set()
     with Stager(ledger, run_id, "import") as stager, Hasher() as hasher:
         for batch in batches:
+            n_input = batch.n
             converted = convert(batch, cols, path.name, imported_at, hasher)
+            skipped = _fetch_rows([], "skipped", [], imported_at)
+            if winners is None:
+                for doc_id in converted.documents.column("doc_id").to_pylist():
+                    key = hash(doc_id)
+                    if key in seen:
+                        raise _DuplicateFound(doc_id)
+                    seen.add(key)
+            else:
+                ids = converted.documents.column("doc_id").to_pylist()
+                wheres = _good_wheres(batch, converted)
+                losers = {w: d for d, w in zip(ids, wheres) if winners.get(d, w) != w}
+                if losers:
+                    stats.duplicates += len(losers)
+                    skipped = _fetch_rows(
+                        [f"import:{w}" for w in losers], "skipped",
+                        [f"the same document appears again at {winners[d]}, which is imported (the last row "
+                         f"of a document in a file wins)" for d in losers.values()],
+                        imported_at, list(losers.values()))
+                    batch = _filter(batch, [w not in losers for w in batch.where.to_pylist()])
+                    converted = convert(batch, cols, path.name, imported_at, hasher)
             if converted.bad and not skip_bad_rows:
                 where, reason = converted.bad[0]
                 raise InputError(
@@ -475,19 +683,14 @@ def import_tabular(
                 )
             stats.rows += converted.documents.num_rows
             stats.bad_rows += len(converted.bad)
-            stats.bad_examples.extend(f"{w}: {r}" for w, r in converted.bad[: 5 - len(stats.bad_examples)])
-            fetches = pa.table({
-                "url": pa.array([f"import:{w}" for w, _ in converted.bad], pa.string()),
-                "outcome": pa.array(["error"] * len(converted.bad), pa.string()),
-                "fetched_at": pa.array([imported_at] * len(converted.bad), TS),
-                "reason": pa.array([f"bad row: {r}" for _, r in converted.bad], pa.string()),
-            })
-            for name in ("status", "content_type", "n_bytes", "doc_id"):
-                fetches = fetches.append_column(FETCH_SCHEMA.field(name), pa.nulls(len(converted.bad), FETCH_SCHEMA.field(name).type))
+            stats.bad_examples.extend(f"{w}: {r}" for w, r in converted.bad[: max(0, 5 - len(stats.bad_examples))])
+            fetches = _fetch_rows([f"import:{w}" for w, _ in converted.bad], "error",
+                                  [r if r.startswith("damaged at byte") else f"bad row: {r}" for _, r in converted.bad],
+                                  imported_at)
             stager.add(converted.documents, converted.texts, signals=converted.signals,
-                       licenses=converted.licenses, fetches=fetches)
+                       licenses=converted.licenses, fetches=pa.concat_tables([fetches, skipped]))
             if progress:
-                progress(batch.n)
+                progress(n_input)
         totals = stager.commit()
     stats.documents_new = totals.documents_new
     stats.unchanged = totals.documents - totals.documents_new

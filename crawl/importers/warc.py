@@ -8,7 +8,16 @@ they govern), then every page is evaluated against them. Documents are stored as
 documents with the capture time (``WARC-Date``) as ``fetched_at``; every record also leaves a
 ``fetches`` row (document, not_text, skipped for redirects and revisits, error for 4xx/5xx).
 
-The file is streamed, read twice, and stored in one transaction: a corrupt archive stores nothing.
+The file is streamed, read twice, and stored in one transaction. A .gz archive is checked first
+(every gzip member's CRC and length): a truncated or corrupt archive fails naming the byte offset
+of the damage and stores nothing, or, with ``skip_bad_rows``, the records before the damaged member
+are imported and the damage is one ``fetches`` row. An uncompressed archive whose last record ends
+early is treated the same way.
+
+One document per doc_id per file: when an archive holds several response records of one URL, the
+last one in the file decides (it is imported; the earlier ones are ``fetches`` rows, outcome
+'skipped', naming its offset). Policy files (robots.txt, ai.txt, tdmrep.json) are not documents:
+each of their captures is kept as such.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from urllib.parse import urlsplit
 from crawl.analysis import PageJob
 from crawl.captures import CaptureIndex, reresolve, store_captures
 from crawl.domainfiles import FILE_PATHS, DomainFile, DomainPolicy, classify_fetch, origin_of
+from crawl.importers.damage import Damage, DamagedInput, LimitedReader, gzip_damage, is_gzip_name, one_line
 from crawl.importers.tabular import ImportStats
 from crawl.page import (
     HTML_TYPES, KEPT_HEADERS, AgentLists, FetchedPage, build_document, content_type_of, failed_fetch,
@@ -30,7 +40,7 @@ from crawl.page import (
 )
 from crawl.pool import AnalysisPool
 from provenance.errors import InputError
-from provenance.ids import utcnow
+from provenance.ids import doc_id_for_url, utcnow
 from provenance.ledger import LedgerWriter
 from provenance.records import FetchRecord
 from provenance.store import BatchBuffer, DocumentStore
@@ -71,23 +81,53 @@ def _warc_date(value: str | None) -> datetime:
     return parsed
 
 
-def _iter_records(path: Path, *, responses: Callable[[str], bool]) -> Iterator[tuple[str, _Record]]:
+class _Damaged(Exception):
+    def __init__(self, damage: Damage):
+        super().__init__(damage.reason)
+        self.damage = damage
+
+
+def _first_line(exc: Exception) -> str:
+    text = one_line(exc)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _iter_records(path: Path, *, responses: Callable[[str], bool], limit: int | None = None,
+                  last_capture: dict[str, int] | None = None) -> Iterator[tuple[str, _Record]]:
     """``(record type, record)`` of the HTTP response records whose URL ``responses`` accepts,
-    and of the revisit records (without a body)."""
+    and of the revisit records (without a body). Reads only the first ``limit`` bytes when given;
+    fills ``last_capture`` (doc_id -> offset of the last response record of that URL) when given.
+    Raises _Damaged where the archive cannot be read on."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    try:
-        with open(path, "rb") as fh:
+    with open(path, "rb") as raw:
+        fh = raw if limit is None else LimitedReader(raw, limit)
+        iterator = None
+        try:
             iterator = ArchiveIterator(fh, check_digests="raise")  # a truncated record fails its digest
             for record in iterator:
+                # (get_record_offset() reads the record to its end: call it once the body is read)
                 rtype = record.rec_type
                 url = record.rec_headers.get_header("WARC-Target-URI") or ""
                 when = _warc_date(record.rec_headers.get_header("WARC-Date"))
                 if rtype == "revisit":
-                    yield rtype, _Record(url, when, None, {}, b"", False, iterator.get_record_offset())
+                    offset = iterator.get_record_offset()
+                    yield rtype, _Record(url, when, None, {}, b"", False, offset)
                     continue
-                if rtype != "response" or record.http_headers is None or not responses(url):
+                if rtype != "response" or record.http_headers is None:
+                    continue
+                wanted = responses(url)
+                if last_capture is not None and urlsplit(url).path not in _FILE_KINDS:
+                    try:
+                        key = doc_id_for_url(url)
+                    except ValueError:
+                        key = None
+                    if key is not None and not wanted:
+                        last_capture[key] = iterator.get_record_offset()
+                else:
+                    key = None
+                if not wanted:
                     continue
                 headers: dict[str, list[str]] = {}
                 for name, value in record.http_headers.headers:
@@ -99,26 +139,33 @@ def _iter_records(path: Path, *, responses: Callable[[str], bool]) -> Iterator[t
                 stream = record.content_stream()
                 body = stream.read(MAX_BODY_BYTES + 1)
                 if len(body) <= MAX_BODY_BYTES and getattr(record.raw_stream, "limit", 0) > 0:
-                    raise InputError(f"{path}: the record of {url} (offset {iterator.get_record_offset()}) "
-                                     f"ends early; the file is truncated. Nothing from it was stored.")
+                    raise _Damaged(Damage(raw.tell(), f"the record of {url} ends early: the file is truncated",
+                                          intact_before=iterator.offset, truncated=True))
+                offset = iterator.get_record_offset()
+                if key is not None and last_capture is not None:
+                    last_capture[key] = offset
                 yield rtype, _Record(
                     url=url, when=when, status=status,
                     headers={k: tuple(v) for k, v in headers.items()}, body=body[:MAX_BODY_BYTES],
-                    truncated=len(body) > MAX_BODY_BYTES, offset=iterator.get_record_offset())
-    except ArchiveLoadFailed as exc:
-        raise InputError(f"{path} is not a readable WARC file: {exc}. Nothing from it was stored.") from exc
-    except (OSError, EOFError) as exc:  # a truncated or corrupt gzip member
-        raise InputError(f"{path} could not be read to the end ({exc}). Nothing from it was stored.") from exc
+                    truncated=len(body) > MAX_BODY_BYTES, offset=offset)
+        except ArchiveLoadFailed as exc:  # the end of the last whole record is where reading stopped
+            good = iterator.offset if iterator is not None else 0
+            raise _Damaged(Damage(good, f"not a readable WARC record ({_first_line(exc)})",
+                                  intact_before=good or None)) from exc
+        except (OSError, EOFError) as exc:  # a truncated or corrupt gzip member the check did not see
+            good = iterator.offset if iterator is not None else 0
+            raise _Damaged(Damage(raw.tell(), f"it could not be read to the end ({_first_line(exc)})",
+                                  intact_before=good or None)) from exc
 
 
-def _policy_files(path: Path) -> list[DomainFile]:
+def _policy_files(path: Path, limit: int | None, last_capture: dict[str, int]) -> list[DomainFile]:
     """Every robots.txt / ai.txt / tdmrep.json response archived in the file, each a capture."""
 
     def is_policy_file(url: str) -> bool:
         return urlsplit(url).path in _FILE_KINDS and not urlsplit(url).query
 
     found: list[DomainFile] = []
-    for rtype, rec in _iter_records(path, responses=is_policy_file):
+    for rtype, rec in _iter_records(path, responses=is_policy_file, limit=limit, last_capture=last_capture):
         if rtype != "response":
             continue
         origin, kind = origin_of(rec.url), _FILE_KINDS[urlsplit(rec.url).path]
@@ -127,12 +174,30 @@ def _policy_files(path: Path) -> list[DomainFile]:
     return found
 
 
+def _read_up_to_damage(path: Path, skip_bad_rows: bool,
+                       last_capture: dict[str, int]) -> tuple[list[DomainFile], Damage | None]:
+    """The first pass, and where the archive is damaged (None: nowhere). Without ``skip_bad_rows``
+    a damaged archive raises DamagedInput before anything is stored."""
+    damage = gzip_damage(path) if is_gzip_name(path) else None
+    if damage is not None and not skip_bad_rows:
+        raise DamagedInput(path, damage)
+    limit = damage.intact_before if damage is not None else None
+    try:
+        return _policy_files(path, limit, last_capture), damage
+    except _Damaged as exc:
+        if not skip_bad_rows or exc.damage.intact_before is None:
+            raise DamagedInput(path, exc.damage) from None
+        last_capture.clear()
+        return _policy_files(path, exc.damage.intact_before, last_capture), exc.damage
+
+
 def import_warc(
     writer: LedgerWriter,
     run_id: str,
     path: Path,
     *,
     progress: Callable[[int], None] | None = None,
+    skip_bad_rows: bool = False,
     workers: int | None = None,
     extract_timeout_s: float = 20.0,
     max_extract_bytes: int = MAX_EXTRACT_BYTES,
@@ -142,29 +207,47 @@ def import_warc(
     if not path.exists():
         raise InputError(f"{path} does not exist")
     agents = AgentLists.load(agents_file)
-    captures = _policy_files(path)
+    last_capture: dict[str, int] = {}
+    captures, damage = _read_up_to_damage(path, skip_bad_rows, last_capture)
+    limit = damage.intact_before if damage is not None else None
     stats = ImportStats()
     store = DocumentStore(writer, run_id, "web")
     buffer = BatchBuffer(store, progress)
     docs, fetches = buffer.docs, buffer.fetches
     workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else workers
 
+    found: list[Damage] = [damage] if damage is not None else []
+
     def pages() -> Iterator[tuple[FetchedPage, PageJob]]:
         """HTML pages to analyze; every other record leaves its fetch row on the way."""
-        for rtype, rec in _iter_records(path, responses=lambda url: True):
-            stats.rows += 1
-            row = _triage(rtype, rec)
-            if row is not None:
-                fetches.append(row)
-                continue
-            headers = {k: v for k, v in rec.headers.items() if k in KEPT_HEADERS}
-            page = FetchedPage(url=rec.url, status=rec.status or 200, fetched_at=rec.when, headers=headers,
-                               content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
-            if len(rec.body) > max_extract_bytes:
-                fetches.append(failed_fetch(page, "error", f"page too large to extract: {len(rec.body)} "
-                                                           f"bytes (the cap is {max_extract_bytes})"))
-                continue
-            yield page, PageJob(rec.url, rec.body, rec.content_type, want_links=False)
+        try:
+            for rtype, rec in _iter_records(path, responses=lambda url: True, limit=limit):
+                stats.rows += 1
+                row = _triage(rtype, rec)
+                if row is None:
+                    row = _later_capture(rec, last_capture)
+                if row is not None:
+                    fetches.append(row)
+                    continue
+                headers = {k: v for k, v in rec.headers.items() if k in KEPT_HEADERS}
+                page = FetchedPage(url=rec.url, status=rec.status or 200, fetched_at=rec.when, headers=headers,
+                                   content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
+                if len(rec.body) > max_extract_bytes:
+                    fetches.append(failed_fetch(page, "error", f"page too large to extract: {len(rec.body)} "
+                                                               f"bytes (the cap is {max_extract_bytes})"))
+                    continue
+                yield page, PageJob(rec.url, rec.body, rec.content_type, want_links=False)
+        except _Damaged as exc:  # damage only this pass meets (a record of a plain WARC ends early)
+            if not skip_bad_rows:
+                raise DamagedInput(path, exc.damage) from None
+            found.append(exc.damage)
+        for hurt in found:
+            stats.bad_rows += 1
+            stats.bad_examples.append(f"{hurt.where(path)}: {hurt.reason}")
+            fetches.append(FetchRecord(
+                url=f"import:{hurt.where(path)}", outcome="error", fetched_at=utcnow(),
+                reason=f"damaged at byte {hurt.offset:,}: {hurt.reason}; the records from byte "
+                       f"{hurt.intact_before or 0:,} on were not read"))
 
     with store.transaction(), AnalysisPool(workers, extract_timeout_s) as pool:
         index = CaptureIndex(writer, agents, captures)
@@ -183,6 +266,20 @@ def import_warc(
         stats.reresolved = reresolve(writer, run_id, index, index.new_origins)
     stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
     return stats
+
+
+def _later_capture(rec: _Record, last_capture: dict[str, int]) -> FetchRecord | None:
+    """The fetch row of a page that a later record of the same URL in the file replaces."""
+    try:
+        last = last_capture.get(doc_id_for_url(rec.url), rec.offset)
+    except ValueError:
+        return None
+    if last == rec.offset:
+        return None
+    return FetchRecord(url=rec.url, outcome="skipped", fetched_at=rec.when, status=rec.status,
+                       reason=f"a later capture of the same URL in this file (offset {last}) is imported "
+                              f"instead (the last capture of a document in a file wins)",
+                       content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
 
 
 def _triage(rtype: str, rec: _Record) -> FetchRecord | None:

@@ -26,7 +26,8 @@ from provenance.errors import InputError
 @click.option("--fetched-at-column", default=None, help="Column holding when the text was fetched (ISO 8601).")
 @click.option("--language-column", default=None, help="Column holding the language code.")
 @click.option("--skip-bad-rows", is_flag=True,
-              help="Skip malformed rows (recorded in `fetches`) instead of stopping with nothing stored.")
+              help="Skip malformed rows, and keep what precedes the damage in a truncated or corrupt file "
+                   "(each recorded in `fetches`), instead of stopping with nothing of the file stored.")
 @click.pass_context
 def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_column: str,
             url_column: str, license_column: str, consent_column: str, title_column: str,
@@ -34,9 +35,12 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
             skip_bad_rows: bool) -> None:
     """Import existing corpora: text to shards/import/, facts to the ledger.
 
-    A malformed row stops that file with its line number before anything of it is stored
-    (unless --skip-bad-rows). JSONL and Parquet rows are stored in short commits, so `sql`
-    answers while an import runs. Importing the same file again adds nothing.
+    A malformed row, or a truncated or corrupt file, stops that file with its line number or
+    byte offset before anything of it is stored (unless --skip-bad-rows). Rows of one file that
+    are the same document (same id, else URL, else text; in a WARC the same URL): the last one is
+    imported, the earlier ones are recorded in `fetches` as skipped. JSONL and Parquet rows are
+    stored in short commits, so `sql` answers while an import runs. Importing the same file
+    again adds nothing.
     """
     from crawl.importers.formats import detect_format
     from crawl.importers.tabular import ColumnMap, import_tabular
@@ -62,7 +66,8 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
                     from crawl.importers.warc import import_warc
 
                     with ledger.writer() as writer:
-                        stats = import_warc(writer, run.run_id, path, progress=advance)
+                        stats = import_warc(writer, run.run_id, path, progress=advance,
+                                            skip_bad_rows=skip_bad_rows)
                 else:
                     stats = import_tabular(ledger, run.run_id, path, file_format, cols,
                                            skip_bad_rows=skip_bad_rows, progress=advance)
@@ -77,6 +82,9 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
             if stats.reresolved:
                 line += (f", {stats.reresolved} stored documents re-resolved against the robots.txt "
                          f"(ai.txt, tdmrep.json) captures in it")
+            if stats.duplicates:
+                line += (f", {stats.duplicates} earlier rows of a document replaced by its last row "
+                         f"in the file (see `fetches`)")
             if stats.bad_rows:
                 line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
             click.echo(line, err=True)

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import math
 import sys
 import uuid
 from typing import Any
@@ -57,6 +58,15 @@ def render_table(columns: list[str], rows: list[tuple], width: int = 60) -> str:
     return "\n".join(out)
 
 
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds (0: no limit)")
+    return value
+
+
 @click.command()
 @click.argument("query")
 @output_format()
@@ -64,8 +74,8 @@ def render_table(columns: list[str], rows: list[tuple], width: int = 60) -> str:
               help="Bind $NAME in the query to VALUE (repeatable).")
 @click.option("--max-rows", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Rows shown in table format (csv and json print all).")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Stop the query after this many seconds (0: no limit).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, max=MAX_TIMEOUT_S), default=300.0,
+              show_default=True, callback=_finite, help="Stop the query after this many seconds (0: no limit).")
 @click.pass_context
 def sql(ctx: click.Context, query: str, fmt: str, params: tuple[tuple[str, str], ...],
         max_rows: int, timeout_s: float) -> None:
