@@ -84,13 +84,14 @@ def duckdb_load(src: Path, tmp: Path) -> float:
     db = tmp / "plain.duckdb"
     start = time.perf_counter()
     con = duckdb.connect(str(db))
+    # texts (with their hashes) to a zstd shard in one pass, then the rows (no text) into a table
+    con.execute(f"""COPY (SELECT sha256(url) AS doc_id, url, text, title, sha256(text) AS text_sha256,
+                                 length(text) AS n_chars, license, consent
+                          FROM read_parquet('{src}'))
+                    TO '{tmp / 'plain_texts.parquet'}' (FORMAT parquet, COMPRESSION zstd)""")
     con.execute(f"""CREATE TABLE docs AS
-        SELECT sha256(url) AS url_sha256, url, sha256(text) AS text_sha256, length(text) AS n_chars,
-               license, consent, title, text
-        FROM read_parquet('{src}')""")
-    con.execute(f"COPY (SELECT url_sha256, url, text, title, text_sha256 FROM docs) TO '{tmp / 'plain_texts.parquet'}' "
-                f"(FORMAT parquet, COMPRESSION zstd)")
-    con.execute("ALTER TABLE docs DROP COLUMN text")
+        SELECT doc_id, url, text_sha256, n_chars, license, consent, title
+        FROM read_parquet('{tmp / 'plain_texts.parquet'}')""")
     con.execute("CHECKPOINT")
     con.close()
     return time.perf_counter() - start

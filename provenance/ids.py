@@ -27,8 +27,12 @@ import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
-import tldextract
+from typing import TYPE_CHECKING
+
 from w3lib.url import canonicalize_url
+
+if TYPE_CHECKING:  # imported when first needed: `provenance sql` starts without it
+    import tldextract
 
 DOC_ID_HEX = 24  # 96 bits: collision-free far beyond billions of documents
 _DEFAULT_PORTS = {("http", 80), ("https", 443)}
@@ -74,6 +78,8 @@ def domain_of(url: str | None) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _psl() -> tldextract.TLDExtract:
     """The Public Suffix List bundled with tldextract: never fetched, never cached on disk."""
+    import tldextract
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
