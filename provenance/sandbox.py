@@ -47,6 +47,13 @@ def _refused(kind: str, wrapped: bool = False) -> QueryError:
 
 
 def _parse(sql: str) -> list[duckdb.Statement]:
+    if not isinstance(sql, str):
+        raise QueryError(f"the query must be text, not {type(sql).__name__}")
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as exc:  # e.g. undecodable bytes read from stdin or argv
+        raise QueryError(f"the query is not valid UTF-8 text (at character {exc.start}): "
+                         f"save it as UTF-8 and run it again") from None
     try:
         return duckdb.extract_statements(sql)
     except duckdb.Error as exc:

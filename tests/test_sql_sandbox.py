@@ -264,3 +264,14 @@ def test_a_missing_shard_is_named_not_dropped(tmp_path, cli):
     assert cli("-w", str(ws), "sql", "SELECT count(*) AS n FROM documents", "--format", "json").json() == [{"n": 3}]
     with provenance.connect(ws) as con, pytest.raises(duckdb.Error, match="missing"):
         con.execute("SELECT * FROM corpus LIMIT 1").fetchall()
+
+
+def test_a_query_that_is_not_utf8_is_a_one_line_error(env):
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "provenance"
+    proc = subprocess.run([str(exe), "-w", str(env["ws"]), "sql", "-"], input=b"SELECT '\xff\xfe'",
+                          capture_output=True, cwd=env["cwd"])
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr
+    assert b"not valid UTF-8" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
