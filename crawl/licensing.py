@@ -533,6 +533,7 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
     hits: list[LicenseHit] = []
     notices: list = []  # (order, position, element) of the footer, sidebar and navigation regions
     notice_set: set = set()
+    exact_links: list = []  # links that name a license exactly, in content scope
     memo: dict = {}
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -561,6 +562,8 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
                 if rel or spdx is not None:
                     source, scope = _link_scope(el, url, spdx, memo, rel_license=rel)
                     hits.append(_hit(source, raw, scope))
+                    if scope == "content" and restrictiveness(spdx) < 100:
+                        exact_links.append(el)
         elif tag == "link" and "license" in _rel_tokens(el) and el.get("href"):
             hits.append(_hit("link_rel_license", urljoin(base_url, el.get("href").strip()), "content"))
         elif tag == "meta":
@@ -598,7 +601,8 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
                     notices.append((_NOTICE_ORDER[where], len(notices), el))
                     notice_set.add(el)
     notices.sort(key=lambda n: n[:2])  # footers first, then sidebars, then navigation bars
-    hits.extend(_notice_text_hits(root, [n[2] for n in notices]))
+    linked = {a for link in exact_links for a in link.iterancestors() if a in notice_set}
+    hits.extend(_notice_text_hits(root, [n[2] for n in notices], linked))
     if any(h.scope == "content" and h.license not in (None, UNSPECIFIED_CC) and _is_cc(h.license) for h in hits):
         # "a Creative Commons license" beside the link that says which one: the same statement
         hits = [h for h in hits if h.license != UNSPECIFIED_CC]
@@ -644,13 +648,15 @@ def _page_end(root) -> str:
     return " ".join(" ".join(reversed(parts)).split())[-PAGE_END_CHARS:]
 
 
-def _notice_text_hits(root, notices: list) -> list[LicenseHit]:
+def _notice_text_hits(root, notices: list, linked: set) -> list[LicenseHit]:
     """Licenses named, and rights reserved, in the text of site notices (footer, bottom bar,
     sidebar, navigation bar); rights reserved at the end of the page text.
 
     Each sentence is read on its own, so a notice that names a license and also says "All rights
     reserved" yields both statements as evidence. A sentence about the site's software is a
-    software statement, one about its images a media statement.
+    software statement, one about its images a media statement. In a notice whose link names a
+    license exactly (``linked``), the words around the link that the vocabulary cannot read exactly
+    ("in the public domain", "a Creative Commons license") restate the link and are not kept.
     """
     out = []
     budget = MAX_NOTICE_CHARS
@@ -663,6 +669,9 @@ def _notice_text_hits(root, notices: list) -> list[LicenseHit]:
             if len(piece) < 4:
                 continue
             spdx = read_statement(piece)
+            if spdx is not None and notice in linked and spdx != licenses.ALL_RIGHTS_RESERVED \
+                    and restrictiveness(spdx) >= 100:
+                continue  # "... in the public domain" around the link that names the mark exactly
             if spdx == licenses.ALL_RIGHTS_RESERVED:
                 out.append(LicenseHit("copyright_notice", piece[:MAX_RAW_CHARS], spdx, "content"))
             elif spdx is not None:

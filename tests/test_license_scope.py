@@ -238,3 +238,13 @@ def test_crawler_and_importer_share_one_path_and_the_ledger_keeps_the_scope(work
     stored = set(con.execute("SELECT scope, license, in_body FROM license_findings").fetchall())
     assert {("media", "CC-BY-4.0", True), ("content", "CC-BY-NC-SA-4.0", False)} <= stored
     assert con.execute("SELECT license FROM documents").fetchall() == [("CC-BY-NC-SA-4.0",)]
+
+
+def test_words_around_an_exact_license_link_do_not_outrank_it():
+    footer = ("<footer><p>This page and its recording are in the <a rel='license' "
+              "href='https://creativecommons.org/publicdomain/mark/1.0/'>public domain</a>.</p></footer>")
+    assert license_of(page(article() + footer)) == "CC-PDM-1.0"
+    # an explicit reservation beside the link is a statement of its own, and the stricter one
+    both = (f"<footer><p>Texte: <a href='{CC_BY}'>CC BY 4.0</a>. Fotos: &copy; 2024 Foo. "
+            f"All rights reserved.</p></footer>")
+    assert license_of(page(article() + both)) == ARR
