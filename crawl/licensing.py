@@ -82,7 +82,7 @@ _FOOTER_WORDS = frozenset({
     "bottombar", "bottomline", "copyright", "copyrights", "copy", "legal", "fuss", "fusszeile",
     "fussbereich", "seitenfuss", "fuß", "fußzeile", "seitenfuß", "rodape", "rodapé", "pie",
     "piedepagina", "pied", "piedepage", "piede", "pie-pagina", "voet", "voettekst", "stopka",
-    "dibu", "banquan", "imprint", "credits", "license", "licence", "lizenz", "licencia", "licenca",
+    "dibu", "banquan", "imprint", "bot", "btm", "credits", "license", "licence", "lizenz", "licencia", "licenca",
 })
 _FOOTER_PREFIXES = ("footer", "seitenfuss", "fusszeile", "rodape", "copyright", "bottom")
 _SIDEBAR_WORDS = frozenset({"sidebar", "widget", "widgets", "aside", "secondary", "tertiary", "rail",
@@ -677,13 +677,20 @@ def _notice_text_hits(root, notices: list, linked: set) -> list[LicenseHit]:
             elif spdx is not None:
                 out.append(LicenseHit("footer_link", piece[:MAX_RAW_CHARS], spdx, _sentence_scope(piece, spdx)))
     end = _page_end(root)
-    if not _COPYRIGHT_MARK.search(end):
-        return out  # the end of the text reserves rights only beside a copyright line
+    marked = _COPYRIGHT_MARK.search(end) is not None
     for piece in _SENTENCE.split(end):
-        if len(piece) >= 4 and read_statement(piece) == licenses.ALL_RIGHTS_RESERVED:
+        # the end of the text reserves rights beside a copyright line, or in a line of its own
+        # ("Alle Rechte vorbehalten | Impressum"), not in prose ("Many authors keep all rights reserved")
+        if len(piece) >= 4 and (marked or _reservation_leads(piece)) \
+                and read_statement(piece) == licenses.ALL_RIGHTS_RESERVED:
             out.append(LicenseHit("copyright_notice", piece[:MAX_RAW_CHARS], licenses.ALL_RIGHTS_RESERVED,
                                   "content"))
     return out
+
+
+def _reservation_leads(piece: str) -> bool:
+    m = _RESERVATION_KEY.search(piece)
+    return m is not None and len(piece[:m.start()].split()) <= 2
 
 
 def _sentence_scope(piece: str, spdx: str) -> str:
