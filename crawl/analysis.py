@@ -138,6 +138,7 @@ def analyze(job: PageJob) -> PageAnalysis:
     language = _language(root, None)
 
     doc = bare_extraction(root, url=job.url, with_metadata=True, date_extraction_params=DATE_PARAMS)
+    assert not isinstance(doc, dict), "as_dict=False (the default) gives a Document or None"
     text = doc.text if doc is not None else None
     if not text or not text.strip():
         if media:  # a media page with little prose: keep its visible text so the media has a page

@@ -79,7 +79,8 @@ class DomainFile:
     @functools.cached_property
     def description(self) -> str:
         """Short evidence: what was fetched and how it went."""
-        digest = f", sha256 {self.sha256[:16]}" if self.body is not None and self.state == "ok" else ""
+        sha = self.sha256 if self.body is not None and self.state == "ok" else None
+        digest = f", sha256 {sha[:16]}" if sha is not None else ""
         status = f"HTTP {self.status}" if self.status is not None else (self.reason or "no response")
         applied = f"; {self.applied}" if self.applied else ""
         return f"{self.url} ({status}{digest}{applied})"

@@ -40,7 +40,7 @@ def _refused(pending: PendingDocument, exc: BaseException) -> FetchRecord:
     reason = f"the ledger refused to store this page ({type(exc).__name__}: {exc}); see crawl.log"
     if pending.fetch is not None:
         return dataclasses.replace(pending.fetch, outcome="error", doc_id=None, reason=valid_text(reason[:500]))
-    return FetchRecord(url=pending.doc.url, outcome="error", fetched_at=pending.doc.fetched_at,
+    return FetchRecord(url=pending.doc.url or "", outcome="error", fetched_at=pending.doc.fetched_at,
                        reason=valid_text(reason[:500]))
 
 

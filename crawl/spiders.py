@@ -35,7 +35,7 @@ from crawl.pool import AnalysisPool
 from crawl.scope import host_of, in_scope
 from crawl.state import Admitted, CrawlState, canonical
 from provenance.ids import utcnow
-from provenance.records import FetchRecord, MediaRef
+from provenance.records import FetchOutcome, FetchRecord, MediaRef
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
@@ -181,7 +181,7 @@ class ProvenanceSpider(scrapy.Spider):
         ctype = content_type_of(response.headers.get(b"Content-Type"))
         kind = meta.get(KIND_META, "page")
 
-        def fetch_item(outcome: str, reason: str | None) -> FetchItem:
+        def fetch_item(outcome: FetchOutcome, reason: str | None) -> FetchItem:
             row = FetchRecord(url=response.url, outcome=outcome, fetched_at=now, status=response.status,
                               reason=reason, content_type=ctype, n_bytes=len(response.body))
             return FetchItem((*redirects, row), done)
@@ -225,6 +225,7 @@ class ProvenanceSpider(scrapy.Spider):
                                           f"{self.cfg.max_extract_bytes}; raise --max-extract-bytes)")
                 return
             raw_type = headers.get("content-type", (None,))[0]
+            assert self.pool is not None, "the analysis pool starts with the spider"
             analysis = await self.pool.analyze(PageJob(response.url, body, raw_type))
             # Links are admitted before the page's item goes out: the admission journal is
             # flushed before the ledger write that marks this page done.
@@ -268,7 +269,7 @@ class ProvenanceSpider(scrapy.Spider):
         admitted = 0
         for loc in entries:
             try:
-                url = response.urljoin(loc.strip())
+                url = response.urljoin((loc or "").strip())
             except ValueError:  # not a URL (http://[bad): no request to make
                 continue
             if not in_scope(url, self.allowed_domains):

@@ -93,7 +93,7 @@ def _parents(ledger: Ledger, rows: Iterable[MediaRow]) -> tuple[dict, dict]:
     licensed = [r for r in rows if r.license and r.page_doc_id]
     signals: dict[str, list] = {}
     if licensed:
-        sig_ids = sorted({r.page_doc_id for r in licensed})
+        sig_ids = sorted({r.page_doc_id for r in licensed if r.page_doc_id})
         sig_urls = sorted({p.url for i in sig_ids if (p := parents.get(i)) and p.url}
                           | {r.page_url for r in licensed if r.page_url})
         found = ledger.query(
@@ -101,7 +101,7 @@ def _parents(ledger: Ledger, rows: Iterable[MediaRow]) -> tuple[dict, dict]:
             "WHERE list_contains(?, doc_id) OR (doc_id IS NULL AND list_contains(?, url))",
             [sig_ids, sig_urls]).to_pylist()
         url_to_id = {p.url: i for i, p in parents.items() if p.url}
-        url_to_id.update({r.page_url: r.page_doc_id for r in licensed if r.page_url})
+        url_to_id.update({r.page_url: r.page_doc_id for r in licensed if r.page_url and r.page_doc_id})
         for row in found:
             owner = row["doc_id"] or url_to_id.get(row["url"])
             if owner:

@@ -91,7 +91,7 @@ def _pieces(element_part: str) -> list[str]:
 
 
 def derive(records: list[dict]) -> tuple[dict, dict]:
-    licenses = []
+    licenses: list[list] = []
     titles: dict[str, list[list]] = defaultdict(list)
     piece_sets: dict[str, list[frozenset[str]]] = defaultdict(list)
     piece_in_plain_by: set[str] = set()
