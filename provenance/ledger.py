@@ -88,6 +88,21 @@ _WORST_CONSENT = ("CASE max(CASE consent WHEN 'granted' THEN 0 WHEN 'unspecified
                   "WHEN 0 THEN 'granted' WHEN 1 THEN 'unspecified' ELSE 'opted_out' END")
 
 
+def with_vocabulary(batch: pa.Table) -> pa.Table:
+    """License findings stamped with the license vocabulary that read them, where not already."""
+    from provenance.licenses import vocabulary_version
+
+    if "vocabulary" not in batch.column_names:
+        return batch.append_column("vocabulary", pa.array([vocabulary_version()] * batch.num_rows, pa.string()))
+    column = batch.column("vocabulary")
+    if column.null_count == 0:
+        return batch
+    import pyarrow.compute as pc
+
+    filled = pc.fill_null(column.cast(pa.string()), vocabulary_version())
+    return batch.set_column(batch.column_names.index("vocabulary"), "vocabulary", filled)
+
+
 def _key_expr(columns: Sequence[str], alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
     parts = ", ".join(f"coalesce(CAST({prefix}{c} AS VARCHAR), chr(0))" for c in columns)
@@ -686,6 +701,8 @@ class LedgerWriter:
         """Append rows of a set log (FETCHES, SIGNALS, LICENSES, MEDIA); returns how many were new."""
         if batch.num_rows == 0:
             return 0
+        if spec.table == "license_log":
+            batch = with_vocabulary(batch)
         batch = batch.select(spec.schema.names).cast(spec.schema)
         names = list(spec.schema.names)
         extra_cols = [c for c in spec.extra if c not in names]

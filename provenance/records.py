@@ -68,6 +68,12 @@ class ConsentSignal:
         _check_choice("signal", self.signal, SIGNAL_KINDS)
 
 
+def _vocabulary_version() -> str:
+    from provenance.licenses import vocabulary_version  # lazily: licenses imports this module
+
+    return vocabulary_version()
+
+
 @dataclass(frozen=True, slots=True)
 class LicenseFinding:
     """A license statement found for a document: where, the raw value, and its SPDX id."""
@@ -80,6 +86,8 @@ class LicenseFinding:
     doc_id: str | None = None
     in_body: bool = False  # not about the page's own content: evidence only, never the page license
     scope: str = "content"  # what it is about: 'content', 'media', 'software' or 'subject'
+    # the license vocabulary that read raw_value (provenance.licenses.vocabulary_version())
+    vocabulary: str | None = field(default_factory=lambda: _vocabulary_version())
 
 
 @dataclass(frozen=True, slots=True)

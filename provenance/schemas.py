@@ -33,7 +33,7 @@ SIGNAL_SCHEMA = pa.schema([
 LICENSE_SCHEMA = pa.schema([
     ("url", pa.string()), ("source", pa.string()), ("raw_value", pa.string()),
     ("license", pa.string()), ("observed_at", TS), ("doc_id", pa.string()), ("in_body", pa.bool_()),
-    ("scope", pa.string()),
+    ("scope", pa.string()), ("vocabulary", pa.string()),
 ])
 MEDIA_SCHEMA = pa.schema([
     ("media_url", pa.string()), ("page_doc_id", pa.string()), ("page_url", pa.string()),

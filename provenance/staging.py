@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from provenance.ledger import Ledger, LedgerWriter, WriteResult
+from provenance.ledger import Ledger, LedgerWriter, WriteResult, with_vocabulary
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
                                 SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
@@ -94,6 +94,8 @@ class Stager:
             table = tables[kind]
             if kind != "documents" and (table is None or table.num_rows == 0):
                 continue
+            if kind == "licenses":
+                table = with_vocabulary(table)
             table = table.select(schema.names).cast(schema)
             with pa.OSFile(str(self._path(path, kind)), "wb") as sink:
                 with pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:

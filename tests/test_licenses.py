@@ -661,6 +661,7 @@ def test_every_spdx_creative_commons_id_is_known() -> None:
 
 T = datetime(2024, 5, 1, tzinfo=timezone.utc)
 URL = "https://example.org/a"
+V = f" (vocabulary {licenses.vocabulary_version()})"  # every decision names the vocabulary that made it
 
 
 def finding(source: str, raw: str, *, license: str | None = "auto", in_body: bool = False) -> LicenseFinding:
@@ -683,7 +684,7 @@ def test_choose_prefers_the_stronger_source_in_either_order(stronger: str, weake
     weak = finding(weaker, "https://creativecommons.org/licenses/by-nc/4.0/")
     for findings in ([strong, weak], [weak, strong]):
         assert choose(findings) == LicenseDecision(
-            "CC-BY-4.0", f"{stronger}: https://creativecommons.org/licenses/by/4.0/"
+            "CC-BY-4.0", f"{stronger}: https://creativecommons.org/licenses/by/4.0/" + V
         )
 
 
@@ -696,11 +697,11 @@ def test_choose_full_page() -> None:
         finding("jsonld", "https://creativecommons.org/licenses/by/4.0/"),
     ]
     assert choose(findings) == LicenseDecision(
-        "CC-BY-4.0", "jsonld: https://creativecommons.org/licenses/by/4.0/"
+        "CC-BY-4.0", "jsonld: https://creativecommons.org/licenses/by/4.0/" + V
     )
     assert choose(findings[:2]).license == "CC-BY-NC-4.0"
     assert choose(findings[:1]) == LicenseDecision(
-        ALL_RIGHTS_RESERVED, "copyright_notice: © 2024 Foo. All rights reserved."
+        ALL_RIGHTS_RESERVED, "copyright_notice: © 2024 Foo. All rights reserved." + V
     )
 
 
@@ -718,7 +719,7 @@ def test_choose_ignores_unknown_licenses() -> None:
     assert choose([unknown]) == LicenseDecision(None, None)
     notice = finding("copyright_notice", "Alle Rechte vorbehalten")
     assert choose([unknown, notice]) == LicenseDecision(
-        ALL_RIGHTS_RESERVED, "copyright_notice: Alle Rechte vorbehalten"
+        ALL_RIGHTS_RESERVED, "copyright_notice: Alle Rechte vorbehalten" + V
     )
 
 
@@ -734,7 +735,7 @@ def test_choose_unknown_source_ranks_last() -> None:
     odd = finding("somewhere_else", "MIT")
     inherited = finding("inherited", "CC0")
     assert choose([odd, inherited]).license == "CC0-1.0"
-    assert choose([odd]) == LicenseDecision("MIT", "somewhere_else: MIT")
+    assert choose([odd]) == LicenseDecision("MIT", "somewhere_else: MIT" + V)
 
 
 def test_choose_empty() -> None:
@@ -745,7 +746,7 @@ def test_choose_truncates_evidence() -> None:
     raw = "CC BY 4.0 " + "x" * 1000
     decision = choose([finding("dcterms", raw)])
     assert decision.license == "CC-BY-4.0"
-    assert decision.evidence == "dcterms: " + raw[:300]
+    assert decision.evidence == "dcterms: " + raw[:300] + V
 
 
 # --------------------------------------------------------------------------------------------------

@@ -373,6 +373,7 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
         "doc_id": with_license.column("doc_id"), "in_body": pa.array([False] * with_license.num_rows, pa.bool_()),
         # an import's license column speaks of the document's own content
         "scope": pa.array(["content"] * with_license.num_rows, pa.string()),
+        "vocabulary": pa.array([licenses.vocabulary_version()] * with_license.num_rows, pa.string()),
     })
     return Converted(documents, text, signal_rows, license_rows, bad)
 

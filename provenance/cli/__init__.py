@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("provenance.cli.audit_cmd", "audit"),
     "export": ("provenance.cli.export_cmd", "export"),
     "revoke": ("provenance.cli.revoke_cmd", "revoke"),
+    "relicense": ("provenance.cli.relicense_cmd", "relicense"),
     "check": ("provenance.cli.check_cmd", "check"),
     "verify": ("provenance.cli.verify_cmd", "verify"),
     "demo": ("provenance.cli.demo_cmd", "demo"),

@@ -892,4 +892,5 @@ def choose(findings: Iterable[LicenseFinding]) -> LicenseDecision:
     if best is None:
         return LicenseDecision(None, None)
     raw = (best.raw_value or "")[:_MAX_EVIDENCE_CHARS]
-    return LicenseDecision(best.license, f"{best.source}: {raw}")
+    vocabulary = best.vocabulary or vocabulary_version()
+    return LicenseDecision(best.license, f"{best.source}: {raw} (vocabulary {vocabulary})")
