@@ -7,7 +7,7 @@ keep the old rows, change the documents' licenses and be idempotent.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from provenance import licenses
 from provenance.ids import doc_id_for_url, text_sha256
@@ -15,7 +15,7 @@ from provenance.ledger import Ledger
 from provenance.records import Document, LicenseFinding
 from provenance.store import DocumentStore, PendingDocument
 
-T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, tzinfo=UTC)
 OLD = "1+old-vocabulary"
 PAGES = {
     # url -> (raw statement, what the old vocabulary said, consent and its evidence then)

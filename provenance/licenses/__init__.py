@@ -464,8 +464,18 @@ def _expression(text: str) -> str | None:
             return spdx.Node("WITH", exc, (spdx.Node("ID", base),))
         return spdx.Node(n.op, args=tuple(canon(a) for a in n.args))
 
-    rendered = spdx.render(canon(tree))
-    return rendered
+    leaves = [n.key for n in _leaves(tree)]
+    known = [k for k in leaves if k.casefold() in _vocabulary().id_lookup or k.startswith("LicenseRef-")]
+    if not known or (len(known) < len(leaves) and not re.search(r"\b(?:AND|OR|WITH)\b", text)):
+        return None  # "Mission and Vision": words joined by "and", not an expression
+    return spdx.render(canon(tree))
+
+
+def _leaves(n):  # type: ignore[no-untyped-def]
+    if n.op == "ID":
+        yield n
+    for a in n.args:
+        yield from _leaves(a)
 
 
 def _is_compound(value: str) -> bool:
@@ -821,7 +831,8 @@ def _normalize(raw: str) -> str | None:
         expression = _expression(original)
         if expression is not None:
             return expression
-    if _EXPRESSION_ATTEMPT.match(raw.strip()) and re.search(r"\b(?:AND|OR|WITH)\b", raw):
+    if _EXPRESSION_ATTEMPT.match(raw.strip()) and re.search(r"\b(?:AND|OR|WITH)\b", raw) and any(
+            t.casefold() in voc.id_lookup for t in re.split(r"[\s()]+", raw) if t not in ("AND", "OR", "WITH")):
         return unread(raw)  # an SPDX expression that does not parse: never one of its parts
     for i, m in enumerate(_URL.finditer(text)):
         if i >= _MAX_URLS:
@@ -829,7 +840,7 @@ def _normalize(raw: str) -> str | None:
         found = _from_url(m.group(0).rstrip(".,;:!?'\"*"))
         if found:
             return found
-    found = _from_text(text.replace("licence", "license"))
+    found = _from_text(_URL.sub(" ", text).replace("licence", "license"))  # URLs were read above
     if found:
         return found
     if _RESERVATION.search(text):

@@ -149,6 +149,7 @@ _VERSION = re.compile(r"(?:version|ver\.?|v\.?)?\s*(\d{1,2})\s*[.,]\s*(\d{1,2})(
 _FILLER = re.compile(r"(?:licen[cs]e|lizenz|licencia|licenca|licenza|licentie|licencja|public|publique|publica|"
                      r"international|internacional)(?!\w)")
 _WORD = re.compile(r"\w")
+_VERSION_SOON = re.compile(r"(?:[^\W\d]+[\s\-]+){1,3}(?:v\.?\s*)?\d{1,2}\.\d(?!\d)")
 
 
 def read_title(text: str, start: int, *, versionless_ok: bool) -> TitleRead | None:
@@ -196,9 +197,13 @@ def read_title(text: str, start: int, *, versionless_ok: bool) -> TitleRead | No
         # an unknown word after the elements: a title we cannot fully read ("Attribution Foo 4.0");
         # without a "CC" before it, an ordinary word after an element name is just text
         if pos < len(text) and _WORD.match(text, pos) and not _FILLER.match(text, pos):
-            if not versionless_ok and "-" not in last_sep:
+            # unreadable when joined to the elements by a hyphen, or when a version follows within
+            # a few words ("Attribution Foo Bar 4.0"); otherwise the title simply ended
+            # ("CC BY-SA unless otherwise noted")
+            if "-" in last_sep or _VERSION_SOON.match(text, pos):
+                readable = False
+            elif not versionless_ok:
                 return None
-            readable = False
         if not versionless_ok and readable:
             return None
     jurisdiction = None
