@@ -16,6 +16,7 @@ from crawl.domainfiles import DomainPolicy
 from crawl.licensing import decide, header_licenses
 from crawl.signals import SIGNAL_HEADERS, header_signals, meta_signals
 from provenance import consent as consent_mod
+from provenance import licenses
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef
 from provenance.store import PendingDocument
@@ -97,7 +98,7 @@ def build_document(page: FetchedPage, analysis: PageAnalysis, policy: DomainPoli
     findings = [LicenseFinding(url=page.url, source=h.source, raw_value=h.raw_value, license=h.license,
                                observed_at=when, doc_id=doc_id, in_body=h.in_body, scope=h.scope)
                 for h in (*header_licenses(page.headers.get("link", ()), page.url), *analysis.licenses)]
-    license_decision = decide(findings)
+    license_decision = licenses.noted(decide(findings))  # the evidence names the vocabulary
     consent = consent_mod.resolve_consent(signals, license=license_decision.license,
                                           training_agents=agents.training_among(signals))
     media = [MediaRef(media_url=m.url, page_doc_id=doc_id, page_url=page.url, discovered_at=when,

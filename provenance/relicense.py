@@ -82,9 +82,7 @@ def relicense(ledger: Ledger, *, decide: Decide = licenses.choose,
             row = docs.get(doc_id)
             if row is None or row["source_type"] == "transcript":
                 continue  # a transcript's license is inherited: transcribe decides it
-            decision = decide(doc_findings)
-            if decision.evidence and "(vocabulary " not in decision.evidence:
-                decision = LicenseDecision(decision.license, f"{decision.evidence} (vocabulary {vocabulary})")
+            decision = licenses.noted(decide(doc_findings))
             if decision.license == row["license"] and _same_reading(row["license_evidence"], decision.evidence):
                 continue
             consent, consent_evidence = _consent_after(row["consent"], row["consent_evidence"],

@@ -65,6 +65,7 @@ __all__ = [
     "is_open",
     "known_ids",
     "normalize",
+    "noted",
     "preload",
     "vocabulary_version",
 ]
@@ -840,7 +841,7 @@ def _normalize(raw: str) -> str | None:
         found = _from_url(m.group(0).rstrip(".,;:!?'\"*"))
         if found:
             return found
-    found = _from_text(_URL.sub(" ", text).replace("licence", "license"))  # URLs were read above
+    found = _from_text(_URL.sub(" url ", text).replace("licence", "license"))  # URLs were read above
     if found:
         return found
     if _RESERVATION.search(text):
@@ -883,6 +884,13 @@ def grants_permission(spdx: str | None) -> bool:
     if i.family == "expression":
         return i.open or not (i.no_derivatives and not i.commercial and i.share_alike)
     return True
+
+
+def noted(decision: LicenseDecision) -> LicenseDecision:
+    """The decision with the vocabulary that made it at the end of its evidence (once)."""
+    if not decision.evidence or "(vocabulary " in decision.evidence:
+        return decision
+    return LicenseDecision(decision.license, f"{decision.evidence} (vocabulary {vocabulary_version()})")
 
 
 def choose(findings: Iterable[LicenseFinding]) -> LicenseDecision:

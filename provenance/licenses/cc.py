@@ -149,6 +149,7 @@ _VERSION = re.compile(r"(?:version|ver\.?|v\.?)?\s*(\d{1,2})\s*[.,]\s*(\d{1,2})(
 _FILLER = re.compile(r"(?:licen[cs]e|lizenz|licencia|licenca|licenza|licentie|licencja|public|publique|publica|"
                      r"international|internacional)(?!\w)")
 _WORD = re.compile(r"\w")
+_CODE_END = re.compile(r"\s*(?:$|[^\w\s]|licen[cs]e|lizenz)")
 _VERSION_SOON = re.compile(r"(?:[^\W\d]+[\s\-]+){1,3}(?:v\.?\s*)?\d{1,2}\.\d(?!\d)")
 
 
@@ -231,6 +232,8 @@ def read_jurisdiction(text: str, pos: int, code: str, version: str) -> tuple[str
             nxt = window[length:length + 1]
             if nxt and _WORD.match(nxt) and not _NO_BOUNDARY.match(phrase[-1]):
                 continue
+            if len(phrase) <= 3 and phrase.isascii() and not _CODE_END.match(text, jpos + length):
+                continue  # "at", "us" name a port only at the end of the title ("CC BY 3.0 at example.org")
             jurisdiction = found or None
             pos = jpos + length
             break

@@ -1,4 +1,4 @@
--- 0010_license_vocabulary: every license reading records the vocabulary that made it.
+-- 0011_license_vocabulary: every license reading records the vocabulary that made it.
 --
 -- license_log.vocabulary is provenance.licenses.vocabulary_version() when the row was written
 -- (rules + SPDX list + Creative Commons data versions, e.g. '2+spdx-3.29.0+cc-f7f7098a8f45');
