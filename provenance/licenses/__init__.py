@@ -42,13 +42,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from provenance.records import LicenseDecision, LicenseFinding
+
+if TYPE_CHECKING:
+    from provenance.licenses import spdx as spdx_mod
 
 __all__ = [
     "ALL_RIGHTS_RESERVED",
@@ -472,7 +475,7 @@ def _expression(text: str) -> str | None:
     return spdx.render(canon(tree))
 
 
-def _leaves(n):  # type: ignore[no-untyped-def]
+def _leaves(n: spdx_mod.Node) -> Iterator[spdx_mod.Node]:
     if n.op == "ID":
         yield n
     for a in n.args:
