@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias, cast
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from provenance import licenses
 
@@ -66,14 +69,43 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
             parent = jumped
 
 
+Column: TypeAlias = Sequence[str | None] | pa.Array | pa.ChunkedArray
+
+
 @dataclass(frozen=True, slots=True)
 class Rights:
-    """What the canonical choice looks at, per row (rows sorted by doc_id)."""
+    """What the canonical choice looks at, per row (rows sorted by doc_id). The string columns may
+    be Arrow arrays: then only the rows that end up in a cluster become Python strings."""
 
-    doc_ids: Sequence[str]
-    consent: Sequence[str | None]
-    license: Sequence[str | None]
+    doc_ids: Column
+    consent: Column
+    license: Column
     first_fetched_at: np.ndarray  # datetime64[us], UTC: when the current text was first fetched
+
+    def rows(self, rows: np.ndarray) -> Rights:
+        """These rows only (in this order)."""
+        return Rights(_take(self.doc_ids, rows), _take(self.consent, rows), _take(self.license, rows),
+                      self.first_fetched_at[rows])
+
+
+def _take(values: Column, rows: np.ndarray) -> list:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(pa.array(rows, pa.int64())).to_pylist()
+    return [values[i] for i in rows.tolist()]
+
+
+def _ranks(values: Column, rank: Callable[[str | None], int]) -> np.ndarray:
+    """``rank`` of every value, computed once per distinct value."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        encoded = pc.dictionary_encode(values)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        distinct = encoded.dictionary.to_pylist() + [None]  # the last slot stands for null
+        table = np.array([rank(v) for v in distinct], np.int64)
+        codes = encoded.indices.fill_null(len(distinct) - 1).to_numpy(zero_copy_only=False)
+        return table[codes]
+    cache = {v: rank(v) for v in set(values)}
+    return np.array([cache[v] for v in values], np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +156,8 @@ def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exac
     members = np.flatnonzero(sizes[labels] >= 2)
     if len(members) == 0:
         return []
-    c_rank = np.array([consent_rank(c) for c in rights.consent], np.int64)
-    lic_values = {v: license_rank(v) for v in set(rights.license)}
-    l_rank = np.array([lic_values[v] for v in rights.license], np.int64)
+    c_rank = _ranks(rights.consent, consent_rank)
+    l_rank = _ranks(rights.license, license_rank)
     fetched = rights.first_fetched_at.astype("datetime64[us]").astype(np.int64)
 
     # order members by (cluster, consent, license, fetch, row): the first of each cluster wins
@@ -141,15 +172,22 @@ def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exac
     exact = exact_group[members] == exact_group[canon]
     sims = np.where(exact, 1.0, sims)
 
+    # from here on only member rows are looked at: position k stands for row members[k]
+    at = np.full(n, -1, np.int64)
+    at[members] = np.arange(len(members))
+    sub = rights.rows(members)
+    doc_ids = cast(list[str], sub.doc_ids)  # doc_id is never null
+    c_rank, l_rank = c_rank[members], l_rank[members]
     out = []
-    for row, c, sim, is_exact in zip(members.tolist(), canon.tolist(), sims.tolist(), exact.tolist()):
-        cid = cluster_id(rights.doc_ids[int(labels[row])])
-        if row == c:
-            why = _why(c, runner_up[int(labels[row])], rights, c_rank, l_rank)
-            out.append(ClusterAssignment(rights.doc_ids[row], cid, True, 1.0, f"canonical: {why}"))
+    for k, c, label, sim, is_exact in zip(range(len(members)), at[canon].tolist(), at[labels[members]].tolist(),
+                                          sims.tolist(), exact.tolist()):
+        cid = cluster_id(doc_ids[label])
+        if k == c:
+            why = _why(c, int(at[runner_up[int(labels[members[k]])]]), sub, c_rank, l_rank)
+            out.append(ClusterAssignment(doc_ids[k], cid, True, 1.0, f"canonical: {why}"))
         else:
             kind = "exact" if is_exact else "near"
-            why = _why(c, row, rights, c_rank, l_rank)
-            out.append(ClusterAssignment(rights.doc_ids[row], cid, False, float(sim),
-                                         f"{kind} duplicate of {rights.doc_ids[c]}; canonical for {why}"))
+            why = _why(c, k, sub, c_rank, l_rank)
+            out.append(ClusterAssignment(doc_ids[k], cid, False, float(sim),
+                                         f"{kind} duplicate of {doc_ids[c]}; canonical for {why}"))
     return out

@@ -150,7 +150,8 @@ class Engine(Protocol):
 
     def signatures(self, tasks: Sequence[SignatureTask], params: SignatureParams) -> Iterator[SignatureBatch]: ...
 
-    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int,
+                      subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -183,8 +184,9 @@ class LocalEngine:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-        return similar_pairs(sigs, lsh.bands, lsh.rows, lsh.threshold, max_bucket)
+    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int,
+                      subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return similar_pairs(sigs, lsh.bands, lsh.rows, lsh.threshold, max_bucket, subset)
 
     def signatures(self, tasks: Sequence[SignatureTask], params: SignatureParams) -> Iterator[SignatureBatch]:
         """Yields one batch per task, in completion order (callers must not depend on it)."""

@@ -159,9 +159,16 @@ class SignatureIndex:
             return LoadedSignatures(found, pa.nulls(n, pa.string()), n_shingles, sigs)
         part_keys = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in parts]
         sizes = [t.num_rows for t in part_keys]
-        all_keys = pa.concat_arrays([_keys(t.column("doc_id"), t.column("text_sha256")) for t in part_keys])
-        at = pc.index_in(all_keys, value_set=_keys(doc_ids, text_sha256))
+        stored = pa.concat_tables(part_keys).combine_chunks()
+        del part_keys
+        # by doc_id (unique among the wanted), then keep the rows whose text is the wanted one
+        at = pc.index_in(stored.column("doc_id"), value_set=doc_ids)
         target = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        hit = np.flatnonzero(target >= 0)
+        same = pc.equal(stored.column("text_sha256").take(pa.array(hit, pa.int64())),
+                        text_sha256.take(pa.array(target[hit], pa.int64())))
+        target[hit[~same.to_numpy(zero_copy_only=False)]] = -1
+        del stored, at, same
         norm_rows: list[np.ndarray] = []
         norm_values: list[pa.Array] = []
         start = 0

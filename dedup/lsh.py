@@ -21,14 +21,16 @@ _PRIME = np.uint64(0x9E3779B97F4A7C15)
 _ROWS_PER_STEP = 16384  # rows per step of band keys / verification (bounds temporaries)
 
 
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """A ``(n, bands)`` uint64 array: the key of each band of each signature."""
-    n = sigs.shape[0]
+def band_keys(sigs: np.ndarray, bands: int, rows: int, subset: np.ndarray | None = None) -> np.ndarray:
+    """A ``(n, bands)`` uint64 array: the key of each band of each signature (of the rows
+    ``subset`` of ``sigs`` when given, read a step at a time: no copy of the signatures)."""
+    n = sigs.shape[0] if subset is None else len(subset)
     if bands * rows > sigs.shape[1]:
         raise ValueError(f"{bands} bands of {rows} rows need {bands * rows} slots; signatures have {sigs.shape[1]}")
     keys = np.empty((n, bands), np.uint64)
     for lo in range(0, n, _ROWS_PER_STEP):
-        block = np.ascontiguousarray(sigs[lo:lo + _ROWS_PER_STEP, :bands * rows].T).astype(np.uint64)
+        part = sigs[lo:lo + _ROWS_PER_STEP] if subset is None else sigs[subset[lo:lo + _ROWS_PER_STEP]]
+        block = np.ascontiguousarray(part[:, :bands * rows].T).astype(np.uint64)
         m = block.shape[1]
         with np.errstate(over="ignore"):
             for band in range(bands):
@@ -89,20 +91,26 @@ def band_group_codes(sigs: np.ndarray, rows: int, first_band: int, end_band: int
     return candidate_codes(band_keys(slots, end_band - first_band, rows), max_bucket)
 
 
-def pair_similarity(sigs: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of each pair (fraction of equal signature slots)."""
+def pair_similarity(sigs: np.ndarray, pairs: np.ndarray, subset: np.ndarray | None = None) -> np.ndarray:
+    """Estimated Jaccard similarity of each pair (fraction of equal signature slots); with
+    ``subset``, pairs index into the rows ``subset`` of ``sigs``."""
     out = np.empty(len(pairs), np.float64)
     for lo in range(0, len(pairs), _ROWS_PER_STEP):
         chunk = pairs[lo:lo + _ROWS_PER_STEP]
+        if subset is not None:
+            chunk = subset[chunk]
         out[lo:lo + len(chunk)] = estimated_jaccard(sigs[chunk[:, 0]], sigs[chunk[:, 1]])
     return out
 
 
 def similar_pairs(sigs: np.ndarray, bands: int, rows: int, threshold: float,
-                  max_bucket: int = MAX_BUCKET) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs verified by estimated Jaccard >= ``threshold``: ``(pairs, similarities)``."""
-    pairs = candidate_pairs(band_keys(sigs, bands, rows), max_bucket)
-    return verified(pairs, pair_similarity(sigs, pairs), threshold)
+                  max_bucket: int = MAX_BUCKET, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs verified by estimated Jaccard >= ``threshold``: ``(pairs, similarities)``.
+    With ``subset``, only those rows of ``sigs`` take part, and pairs index into ``subset``."""
+    keys = band_keys(sigs, bands, rows, subset)
+    pairs = candidate_pairs(keys, max_bucket)
+    del keys
+    return verified(pairs, pair_similarity(sigs, pairs, subset), threshold)
 
 
 def verified(pairs: np.ndarray, sims: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from dedup.clusters import ClusterAssignment, Rights, assign, components
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
-from dedup.index import SignatureIndex, missing
+from dedup.index import LoadedSignatures, SignatureIndex, missing
 from dedup.lsh import MAX_BUCKET
 from dedup.minhash import estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
@@ -100,7 +100,7 @@ class ClusterResult:
     edges: np.ndarray  # (k, 2) row pairs that were joined: exact duplicates first, then near ones
 
 
-PairFinder = Callable[[np.ndarray, LshParams, int], tuple[np.ndarray, np.ndarray]]
+PairFinder = Callable[[np.ndarray, LshParams, int, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndarray,
@@ -122,14 +122,14 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
     exact_left = np.flatnonzero(rep_of != np.arange(n))
     # near duplicates among representatives with at least one shingle
     reps = np.flatnonzero((rep_of == np.arange(n)) & (n_shingles > 0))
-    pairs, _ = (find_pairs or LocalEngine().similar_pairs)(sigs[reps], lsh, max_bucket)
+    pairs, _ = (find_pairs or LocalEngine().similar_pairs)(sigs, lsh, max_bucket, reps)
     left = np.concatenate([exact_left, reps[pairs[:, 0]]])
     right = np.concatenate([rep_of[exact_left], reps[pairs[:, 1]]])
     labels = components(n, left, right)
     rights = Rights(
-        doc_ids=docs.column("doc_id").to_pylist(),
-        consent=docs.column("consent").to_pylist(),
-        license=docs.column("license").to_pylist(),
+        doc_ids=docs.column("doc_id"),
+        consent=docs.column("consent"),
+        license=docs.column("license"),
         first_fetched_at=docs.column("first_fetched_at").to_numpy().astype("datetime64[us]"),
     )
 
@@ -257,44 +257,57 @@ def _run(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParam
         _commit(ledger, run, options, params, lsh, engine, summary, None)
         return summary
     docs = _load_documents(ledger)
+    n_docs = docs.num_rows
     todo = missing(docs.column("doc_id"), docs.column("text_sha256"), index.stored_keys())
     if on_plan:
         on_plan(len(todo))
     if len(todo):
-        picked = docs.take(pa.array(todo, pa.int64()))
-        tasks = plan_tasks(ledger.workspace, picked.column("doc_id").combine_chunks(),
-                           picked.column("shard").combine_chunks(), picked.column("text_sha256").combine_chunks())
-        del picked
-        written: list[dict] = []
-        last = time.monotonic()
-        for number, batch in enumerate(engine.signatures(tasks, params)):
-            written.append(index.write(batch, run_id, number))
-            if progress:
-                progress(len(batch))
-            if time.monotonic() - last >= REGISTER_EVERY_S:
-                index.register(written)
-                written, last = [], time.monotonic()
-        index.register(written)
-        del tasks
-
+        _sign(ledger, index, engine, params, run_id, docs if len(todo) == n_docs else docs.take(todo), progress)
     pa.default_memory_pool().release_unused()
     loaded = index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks())
     if not loaded.found.all():
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
-    result = cluster_documents(docs.select(["doc_id", "consent", "license", "first_fetched_at"]), loaded.norm_sha256,
-                               loaded.n_shingles, loaded.signatures, lsh, options.max_bucket, engine.similar_pairs)
-    rows = _changed_rows(ledger, result.assignments, run_id)
-    n_clusters = len({a.dup_cluster for a in result.assignments})
+    docs = docs.select(["doc_id", "consent", "license", "first_fetched_at"])  # frees the texts' hashes, shards
+    rows, counts = _cluster(ledger, docs, loaded, lsh, options, engine, run_id)
+    del docs, loaded
     summary = DedupSummary(
-        run_id=run_id, documents=docs.num_rows, new_signatures=len(todo),
-        reused_signatures=docs.num_rows - len(todo), exact_duplicates=result.exact_duplicates,
-        candidate_edges=result.candidate_edges, clusters=n_clusters,
-        clustered_documents=len(result.assignments), rows_written=rows.num_rows,
-        bands=lsh.bands, rows=lsh.rows, index_key=params.key(), input_fingerprint=fingerprint,
+        run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
+        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=params.key(),
+        input_fingerprint=fingerprint, **counts,
     )
     _commit(ledger, run, options, params, lsh, engine, summary, rows)
     return summary
+
+
+def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: SignatureParams, run_id: str,
+          picked: pa.Table, progress: Callable[[int], None] | None) -> None:
+    """Stage 2: signatures of the ``picked`` documents' texts, stored as index parts."""
+    tasks = plan_tasks(ledger.workspace, picked.column("doc_id").combine_chunks(),
+                       picked.column("shard").combine_chunks(), picked.column("text_sha256").combine_chunks())
+    del picked
+    written: list[dict] = []
+    last = time.monotonic()
+    for number, batch in enumerate(engine.signatures(tasks, params)):
+        written.append(index.write(batch, run_id, number))
+        if progress:
+            progress(len(batch))
+        if time.monotonic() - last >= REGISTER_EVERY_S:
+            index.register(written)
+            written, last = [], time.monotonic()
+    index.register(written)
+
+
+def _cluster(ledger: Ledger, docs: pa.Table, loaded: LoadedSignatures, lsh: LshParams, options: DedupOptions,
+             engine: Engine, run_id: str) -> tuple[pa.Table, dict]:
+    """Stages 3-5 and the changed rows."""
+    result = cluster_documents(docs, loaded.norm_sha256, loaded.n_shingles, loaded.signatures, lsh,
+                               options.max_bucket, engine.similar_pairs)
+    rows = _changed_rows(ledger, result.assignments, run_id)
+    counts = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
+              "clusters": len({a.dup_cluster for a in result.assignments}),
+              "clustered_documents": len(result.assignments)}
+    return rows, counts
 
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,

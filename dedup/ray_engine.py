@@ -138,9 +138,13 @@ class RayEngine:
                 f"at that path)"
             ) from exc
 
-    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate pairs per group of bands, verified per chunk of pairs, all as Ray tasks."""
+    def similar_pairs(self, sigs: np.ndarray, lsh: LshParams, max_bucket: int,
+                      subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs per group of bands, verified per chunk of pairs, all as Ray tasks
+        (pairs index into ``subset`` when given, as the local engine's)."""
         ray = self._ray
+        if subset is not None:
+            sigs = sigs[subset]
         n = len(sigs)
         if n < 2:
             return np.empty((0, 2), np.int64), np.empty(0, np.float64)
