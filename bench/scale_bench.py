@@ -14,6 +14,9 @@ the JSON, with their date):
 * ``readers``: ``provenance sql`` polled while an import of the same corpus into a fresh
   workspace runs: every answer's latency, and whether any was refused.
 * ``dedup``: dedup of M short generated documents, local engine against Ray (see dedup_figures).
+* ``dedup_memory``: ``provenance dedup`` of M short generated documents: wall time and the peak
+  resident memory of the whole process tree (parent and workers, sampled every 0.2 s), a re-run
+  with nothing new, and a run after adding 1% new documents (see dedup_memory_figures).
 
 Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--only ledger,sql_startup,readers,dedup]
 Writes bench/results/scale_bench.json (merged with what is there).
@@ -38,11 +41,12 @@ import duckdb
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EXE = Path(sys.executable).parent / "provenance"
-SECTIONS = ("ledger", "sql_startup", "readers", "dedup")
+SECTIONS = ("ledger", "sql_startup", "readers", "dedup", "dedup_memory")
 TARGETS = {
     "point_lookup_url_s": 0.05, "point_lookup_doc_id_s": 0.05, "group_by_s": 1.0, "audit_s": 10.0,
     "audit_vs_duckdb": 5.0, "import_vs_duckdb": 0.25, "bytes_per_document": 100,
     "sql_startup_vs_bare": 1.5, "reader_max_latency_s": 10.0,
+    "dedup_1m_tree_rss_mib": 1536, "dedup_rerun_vs_first": 0.25,
 }
 
 
@@ -243,6 +247,58 @@ def dedup_figures(n: int) -> dict:
     return figures
 
 
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total / 2**20
+
+
+def _dedup_tree(ws: Path) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mib(proc.pid))
+        time.sleep(0.2)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    return {"wall_s": round(wall, 1), "tree_peak_rss_mib": round(peak), "exit": proc.returncode,
+            "summary": err.strip().splitlines()[-1][:300] if err.strip() else ""}
+
+
+def dedup_memory_figures(n: int, tmp: Path, workspace: Path | None) -> dict:
+    """First run, re-run with nothing new, and a run after 1% new documents, on one workspace of
+    ``n`` generated documents (``workspace``: a copy of one built earlier, to save the import)."""
+    import shutil
+
+    from dedup.synthetic import write_corpus_jsonl
+
+    ws = tmp / "ws-dedup"
+    if workspace:
+        shutil.copytree(workspace, ws)
+    else:
+        data = write_corpus_jsonl(tmp / "dedup.jsonl", n)
+        subprocess.run([str(EXE), "-w", str(ws), "import", str(data)], check=True, capture_output=True)
+    first = _dedup_tree(ws)
+    rerun = _dedup_tree(ws)
+    more = write_corpus_jsonl(tmp / "more.jsonl", max(1, n // 100), seed=99, domain="more.example")
+    subprocess.run([str(EXE), "-w", str(ws), "import", str(more)], check=True, capture_output=True)
+    added = _dedup_tree(ws)
+    return {"documents": n, "first": first, "rerun_nothing_new": rerun, "after_adding_1_percent": added,
+            "rerun_vs_first": round(rerun["wall_s"] / first["wall_s"], 3),
+            "added_vs_first": round(added["wall_s"] / first["wall_s"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000_000)
@@ -251,6 +307,8 @@ def main() -> None:
     parser.add_argument("--only", default="ledger,sql_startup,readers",
                         help=f"comma-separated sections of {', '.join(SECTIONS)}")
     parser.add_argument("--tmp", default=None, help="directory for the generated data (default: a temp dir)")
+    parser.add_argument("--dedup-workspace", type=Path, default=None,
+                        help="dedup_memory: copy this workspace of --dedup-docs documents instead of importing")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -278,6 +336,9 @@ def main() -> None:
         if "readers" in chosen:
             results["readers"] = {"at": now, **readers_during_import(args.reader_docs, tmp)}
             print("readers:", json.dumps(results["readers"]), flush=True)
+        if "dedup_memory" in chosen:
+            results["dedup_memory"] = {"at": now, **dedup_memory_figures(args.dedup_docs, tmp, args.dedup_workspace)}
+            print("dedup_memory:", json.dumps(results["dedup_memory"]), flush=True)
     if "dedup" in chosen:
         results["dedup"] = {"at": now, **dedup_figures(args.dedup_docs)}
         print("dedup:", json.dumps(results["dedup"]), flush=True)

@@ -13,6 +13,7 @@ ufuncs and one ``minimum.reduceat`` per chunk.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,6 +134,31 @@ def signatures(texts: pa.Array | pa.ChunkedArray, params: SignatureParams,
     perms = perms or Permutations.for_params(params)
     hashes, offsets = shingle_hashes(texts, params.ngram, params.width)
     return signatures_from_hashes(hashes, offsets, perms), np.diff(offsets)
+
+
+def signatures_in_batches(texts: pa.Array | pa.ChunkedArray, params: SignatureParams, batch_size: int = 512,
+                          threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`signatures` of many texts, ``batch_size`` at a time (bounded working memory), on up to
+    ``threads`` threads (numpy and Arrow release the GIL in their kernels). Same result for any
+    batch size or thread count."""
+    perms = Permutations.for_params(params)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    n = len(texts)
+    sigs = np.empty((n, params.num_perm), dtype_for(params.width))
+    counts = np.empty(n, np.int64)
+
+    def one(lo: int) -> None:
+        sigs[lo:lo + batch_size], counts[lo:lo + batch_size] = signatures(texts.slice(lo, batch_size), params, perms)
+
+    starts = range(0, n, batch_size)
+    if threads <= 1 or n <= batch_size:
+        for lo in starts:
+            one(lo)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, starts))
+    return sigs, counts
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:

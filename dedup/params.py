@@ -18,7 +18,7 @@ from provenance.errors import InputError
 
 SCHEMES = ("affine32", "affine64")  # datasketch 2.x permutation schemes supported here
 TOKENIZER = "arrow-utf8-lower-split-whitespace/1"  # see dedup.shingles
-SHINGLE_HASH = "xxh3_64-token-chain/1"  # see dedup.shingles.shingle_hash64
+SHINGLE_HASH = "u64-chunk-token-chain/2"  # see dedup.shingles.shingle_hash64
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_NUM_PERM = 128
 DEFAULT_NGRAM = 5

@@ -23,7 +23,7 @@ from provenance.cli.progress import progress_counter
                    "starting a local one. Every node must see the workspace at the same absolute path.")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Worker processes for signatures, or CPUs of a local Ray (default: one per core).")
-@click.option("--batch-size", type=click.IntRange(16, 1_000_000), default=2048, show_default=True,
+@click.option("--batch-size", type=click.IntRange(16, 1_000_000), default=512, show_default=True,
               help="Documents hashed together in a worker (bounds its memory).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
               help="Seed of the MinHash permutations (datasketch's default is 1).")
