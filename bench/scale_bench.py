@@ -15,7 +15,8 @@ the JSON, with their date):
   workspace runs: every answer's latency, and whether any was refused.
 * ``dedup``: dedup of M short generated documents, local engine against Ray (see dedup_figures).
 * ``dedup_memory``: ``provenance dedup`` of M short generated documents: wall time and the peak
-  resident memory of the whole process tree (parent and workers, sampled every 0.2 s), a re-run
+  resident memory of the whole process tree (parent and workers, sampled every 0.2 s, as the sum
+  of RSS and of PSS), a re-run
   with nothing new, and a run after adding 1% new documents (see dedup_memory_figures).
 
 Usage: python bench/scale_bench.py [--docs N] [--dedup-docs M] [--only ledger,sql_startup,readers,dedup]
@@ -247,33 +248,41 @@ def dedup_figures(n: int) -> dict:
     return figures
 
 
-def _tree_rss_mib(root: int) -> float:
-    """Resident memory of a process and all its descendants."""
-    total, stack = 0, [root]
+def _tree_memory_mib(root: int) -> tuple[float, float]:
+    """Resident memory of a process and all its descendants: the sum of their RSS, and of their
+    PSS (shared pages divided among the processes sharing them: a child between fork and exec
+    shares the parent's pages, which the RSS sum counts twice)."""
+    rss = pss = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
         try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
         except (OSError, ValueError):
             continue
-    return total / 2**20
+    return rss / 1024, pss / 1024
 
 
 def _dedup_tree(ws: Path) -> dict:
     start = time.perf_counter()
     proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
+    peak_rss = peak_pss = 0.0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_mib(proc.pid))
+        rss, pss = _tree_memory_mib(proc.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.2)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode() if proc.stderr else ""
-    return {"wall_s": round(wall, 1), "tree_peak_rss_mib": round(peak), "exit": proc.returncode,
-            "summary": err.strip().splitlines()[-1][:300] if err.strip() else ""}
+    return {"wall_s": round(wall, 1), "tree_peak_rss_mib": round(peak_rss), "tree_peak_pss_mib": round(peak_pss),
+            "exit": proc.returncode, "summary": err.strip().splitlines()[-1][:300] if err.strip() else ""}
 
 
 def dedup_memory_figures(n: int, tmp: Path, workspace: Path | None) -> dict:
