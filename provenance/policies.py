@@ -406,7 +406,7 @@ _CC_ID = re.compile(r"^(?:LicenseRef-)?CC-((?:BY|NC|ND|SA)(?:-(?:BY|NC|ND|SA))*)
 def license_url(spdx: str) -> str | None:
     """Where a license's text is: the Creative Commons deed, or the SPDX page."""
     i = licenses.info(spdx)
-    if i is None:
+    if i is None or " " in spdx:  # an expression has no one text
         return None
     if spdx == "CC0-1.0":
         return "https://creativecommons.org/publicdomain/zero/1.0/"
@@ -443,16 +443,27 @@ def license_class_rows(ids: Iterable[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=LICENSE_CLASS_SCHEMA)
 
 
-def sync_license_classes(writer: Any, extra_ids: Iterable[str] = ()) -> int:
-    """Bring ``license_classes`` in step with the vocabulary: one row per id it knows.
+def sync_license_classes(writer: Any, extra_ids: Iterable[str] = (), *, from_documents: bool = False) -> int:
+    """Bring ``license_classes`` in step with the vocabulary: one row per id it knows, and one per
+    license expression documents carry (``MIT OR Apache-2.0``: its class comes from its parts).
 
-    The ledger calls this whenever it opens for writing, so the classes are always current.
-    Idempotent: writes nothing when the table is already current. Returns the rows written.
+    The ledger calls this whenever it opens for writing, so the classes are always current;
+    ``from_documents`` (export, audit) also adds the expressions of the stored documents, which
+    later syncs keep. Idempotent: writes nothing when the table is already current. Returns the
+    rows written.
     """
-    wanted = license_class_rows([*licenses.known_ids(), *extra_ids])
     current = writer.query("SELECT * FROM license_vocabulary ORDER BY license")
+    expressions = [v for v in current.column("license").to_pylist() if _is_expression(v)]
+    if from_documents:
+        stored = writer.query("SELECT DISTINCT license FROM document_state WHERE license LIKE '% %'")
+        expressions += [v for v in stored.column("license").to_pylist() if _is_expression(v)]
+    wanted = license_class_rows([*licenses.known_ids(), *extra_ids, *expressions])
     if current.select(wanted.column_names).cast(LICENSE_CLASS_SCHEMA).equals(wanted):
         return 0
     with writer.transaction():
         writer.execute("DELETE FROM license_vocabulary")
         return writer.append_rows("license_vocabulary", wanted)
+
+
+def _is_expression(value: str | None) -> bool:
+    return bool(value) and bool(re.search(r"\s(?:AND|OR|WITH)\s", value or ""))

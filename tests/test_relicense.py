@@ -107,3 +107,31 @@ def test_new_findings_record_the_vocabulary(workspace):
         w.finish_run(run)
     rows = ledger.query("SELECT vocabulary FROM license_findings").to_pylist()
     assert rows == [{"vocabulary": licenses.vocabulary_version()}]
+
+
+def test_expressions_get_their_class_in_the_ledger(workspace):
+    """An OR the licensee may choose is as open as its most open branch; an AND is not open when
+    a part is not: document_rights (what policies select from) says so once export/audit synced."""
+    from provenance.policies import sync_license_classes
+
+    ledger = Ledger(workspace)
+    batch = []
+    for url, value in (("https://example.org/or", "MIT OR CC-BY-NC-4.0"),
+                       ("https://example.org/and", "MIT AND CC-BY-NC-4.0")):
+        text = url
+        doc = Document(doc_id=doc_id_for_url(url), url=url, domain="example.org", source_type="web",
+                       fetched_at=T0, text_sha256=text_sha256(text), n_chars=len(text), shard="",
+                       license=value, license_evidence=f"rel_license: {value}")
+        batch.append(PendingDocument(doc=doc, text=text))
+    with ledger.writer() as w:
+        run = w.start_run("crawl")
+        DocumentStore(w, run.run_id, "web").write_batch(batch)
+        w.finish_run(run)
+        assert sync_license_classes(w, from_documents=True) > 0
+    with ledger.writer():
+        pass  # a later sync (every writer runs one) keeps the expressions' rows
+    rows = ledger.query("SELECT url, license_open, license_commercial FROM document_rights ORDER BY url").to_pylist()
+    assert rows == [
+        {"url": "https://example.org/and", "license_open": False, "license_commercial": False},
+        {"url": "https://example.org/or", "license_open": True, "license_commercial": True},
+    ]

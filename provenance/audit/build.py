@@ -30,7 +30,7 @@ def prepare(ledger: Ledger) -> None:
             f"`provenance import`, `provenance crawl` or `provenance demo`, or pass -w DIR."
         )
     with ledger.writer() as writer:
-        sync_license_classes(writer)
+        sync_license_classes(writer, from_documents=True)
 
 
 def plan(con: Any, policies: Sequence[Policy]) -> tuple[list[AuditQuery], set[str]]:

@@ -94,7 +94,7 @@ def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str
     out_dir = Path(out_dir).expanduser().resolve()
     _check_target(ledger, out_dir)
     with ledger.writer() as writer:
-        sync_license_classes(writer)
+        sync_license_classes(writer, from_documents=True)
         run = writer.start_run("export", {"policy": policy.spec(), "out": str(out_dir)})
         try:
             result = _export(writer, policy, out_dir, run.run_id, creator, url, progress or (lambda n: None))
