@@ -24,21 +24,19 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from provenance.agents import training_agents
 from provenance.errors import ProvenanceError
 from provenance.ids import doc_id_for_url, utcnow
 from provenance.ledger import Ledger, LedgerLockedError
-from provenance.net import user_agent
 from provenance.records import Document
 from provenance.store import DocumentStore
-from transcribe.backend import DecodeOptions, WhisperBackend
-from transcribe.fetch import Fetcher, media_client
+from transcribe.backend import WhisperBackend
 from transcribe.model import CHECKSUM_CACHE, ModelSpec, Runtime, weights_sha256
 from transcribe.rows import ModelInfo, Outcome, OutcomeRows
 from transcribe.scratch import ScratchDir
+from transcribe.settings import Settings
 from transcribe.sources import MediaItem, items_from_args, items_from_ledger
 from transcribe.work import Attempt, Prepared, Preparer, as_error, attempt, prefetched
 
@@ -51,26 +49,6 @@ FINAL_LOCK_WAIT_S = 300.0  # the last commit of a run waits this long for anothe
 
 class TranscribeError(ProvenanceError):
     """The run cannot go on (e.g. the model fails on every file)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    options: DecodeOptions = DecodeOptions()
-    max_bytes: int = 2 << 30
-    max_duration_s: float = 4 * 3600.0
-    timeout_s: float = 600.0  # one download, all of it (redirects, slow reads): a large file needs time
-    user_agent: str = field(default_factory=user_agent)  # the crawler's (provenance.net)
-    allow_private: bool = False  # --allow-private: fetch from private/loopback addresses (test sites)
-    retry_failed: bool = False
-    force: bool = False
-    limit: int | None = None  # at most this many media to do (already done ones do not count)
-    commit_every_s: float = 30.0
-    commit_every: int = 100
-
-    def fetcher(self, temp_dir: Path) -> Fetcher:
-        """The downloader of a run: the guarded network layer with these limits."""
-        return Fetcher(temp_dir, media_client(user_agent=self.user_agent, timeout_s=self.timeout_s,
-                                              max_bytes=self.max_bytes, allow_private=self.allow_private))
 
 
 @dataclass(slots=True)

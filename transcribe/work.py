@@ -29,7 +29,7 @@ from transcribe.rows import FetchInfo
 from transcribe.sources import MediaItem
 
 if TYPE_CHECKING:  # the settings of a run (a frozen dataclass in transcribe.pipeline)
-    from transcribe.pipeline import Settings
+    from transcribe.settings import Settings
     from transcribe.backend import WhisperBackend
 
 
