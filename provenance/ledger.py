@@ -6,7 +6,8 @@ tables of the same shape); it appends them in batches, idempotently, inside tran
 * Schema: numbered ``migrations/NNNN_name.sql`` files, applied in order on every write open and
   recorded in ``schema_migrations`` in the same transaction.
 * History: tables are append-only. A document gets a new row only when its state changed; the
-  other logs are sets (a row identical to a stored one, timestamps and run aside, is not added).
+  other logs are sets (a row identical to a stored one, timestamps and run aside, is not added;
+  the fetch log's identity includes the fetch time: every capture of a URL is a row of its own).
 * Concurrency: one writer at a time (DuckDB's model). A writer or reader that meets the lock
   retries for a while, then raises :class:`LedgerLockedError` naming the process holding it.
 """

@@ -51,7 +51,7 @@ class SetTable:
     extra: dict[str, str] = field(default_factory=dict)  # computed columns: name -> SQL expression
 
 
-FETCHES = SetTable("fetch_log", FETCH_SCHEMA, ("url", "status", "outcome", "reason", "doc_id"),
+FETCHES = SetTable("fetch_log", FETCH_SCHEMA, ("url", "fetched_at", "status", "outcome", "reason", "doc_id"),
                     {"domain": "NULL"})
 SIGNALS = SetTable("signal_log", SIGNAL_SCHEMA, ("url", "signal", "agent", "value", "evidence", "doc_id"))
 LICENSES = SetTable("license_log", LICENSE_SCHEMA,

@@ -59,3 +59,97 @@ def test_a_link_rel_license_header_is_the_page_license(cli, tmp_path):
     assert docs["plain.html"]["license"] is None
     findings = ledger.query("SELECT source, raw_value FROM license_findings").to_pylist()
     assert findings == [{"source": "link_rel_license", "raw_value": f'Link: <{CC_BY}>; rel="license"'}]
+
+
+# --- records as Common Crawl writes them ------------------------------------------------------------
+
+def _fetches(ledger: Ledger) -> list[dict]:
+    return ledger.query("SELECT url, outcome, reason, fetched_at, doc_id FROM fetches ORDER BY url, fetched_at").to_pylist()
+
+
+def test_revisit_and_non_html_records_and_repeat_captures_each_get_a_fetch_row(cli, tmp_path):
+    from tests.warcs import Capture
+
+    host = "http://museum.example"
+    pdf = Capture(f"{host}/guide.pdf", "2026-03-10T00:00:00Z", b"%PDF-1.7\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n",
+                  headers=[("Content-Type", "application/pdf")])
+    warc = write_warc(tmp_path / "pages.warc.gz", [
+        page(f"{host}/ships.html", "2026-03-10T00:00:00Z"),
+        page(f"{host}/ships.html", "2026-03-11T00:00:00Z"),  # the same page again, the same outcome
+        pdf,
+        Capture(f"{host}/guide.pdf", "2026-03-12T00:00:00Z", pdf.body, headers=pdf.headers),
+        Capture(f"{host}/boat.png", "2026-03-10T00:00:00Z", b"\x89PNG\r\n\x1a\n" + bytes(64),
+                headers=[("Content-Type", "image/png")]),
+        Capture(f"{host}/ships.html", "2026-03-13T00:00:00Z", record_type="revisit"),
+    ])
+    ledger = _import(cli, tmp_path / "ws", warc)
+    rows = [(r["url"].rsplit("/", 1)[1], r["outcome"], r["reason"]) for r in _fetches(ledger)]
+    assert rows == [
+        ("boat.png", "not_text", "not HTML (image/png)"),
+        ("guide.pdf", "not_text", "not HTML (application/pdf)"),
+        ("guide.pdf", "not_text", "not HTML (application/pdf)"),
+        ("ships.html", "document", None),
+        ("ships.html", "document", None),
+        ("ships.html", "skipped", "WARC revisit record (a duplicate of an earlier capture)"),
+    ]
+    before = len(rows)
+    _import(cli, tmp_path / "ws", warc)  # the same captures again: nothing new
+    assert len(_fetches(ledger)) == before
+
+
+def _corrupt_payload(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    at = data.index(old)
+    assert len(old) == len(new)
+    path.write_bytes(data[:at] + new + data[at + len(old):])
+
+
+def test_a_record_whose_digest_does_not_verify_is_kept_and_flagged_or_skipped_when_strict(cli, tmp_path):
+    from tests.warcs import PARAGRAPH
+
+    warc = write_warc(tmp_path / "pages.warc", [
+        page("http://museum.example/damaged.html", "2026-03-10T00:00:00Z"),
+        page("http://museum.example/sound.html", "2026-03-10T00:00:00Z", "Sound",
+             headers=[("Content-Type", "text/html"), ("X-Note", "x")]),
+    ], gzip=False)
+    word = PARAGRAPH.split()[1].encode()  # "harbour", in the first page's body first
+    _corrupt_payload(warc, word, word.upper())
+    ledger = _import(cli, tmp_path / "ws", warc)
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in _fetches(ledger)}
+    assert rows["damaged.html"]["outcome"] == "document"
+    assert "WARC digest does not verify" in rows["damaged.html"]["reason"]
+    assert rows["sound.html"]["reason"] is None
+    assert ledger.query("SELECT count(*) n FROM documents").to_pylist() == [{"n": 2}]
+
+    strict = tmp_path / "strict"
+    result = cli("-w", str(strict), "import", str(warc), "--format", "warc", "--strict-digests")
+    assert result.code == 0, result.err
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in _fetches(Ledger(strict))}
+    assert rows["damaged.html"]["outcome"] == "error"
+    assert "skipped (--strict-digests)" in rows["damaged.html"]["reason"]
+    docs = Ledger(strict).query("SELECT url FROM documents").column("url").to_pylist()
+    assert docs == ["http://museum.example/sound.html"]
+
+
+def test_a_warc_truncated_record_is_kept_and_flagged(cli, tmp_path):
+    capture = page("http://museum.example/cut.html", "2026-03-10T00:00:00Z")
+    capture.body = capture.body[: len(capture.body) * 2 // 3]  # what the crawler kept
+    capture.warc_headers = {"WARC-Truncated": "length"}
+    ledger = _import(cli, tmp_path / "ws", write_warc(tmp_path / "cut.warc.gz", [capture]))
+    [row] = _fetches(ledger)
+    assert row["outcome"] == "document"
+    assert row["reason"].startswith("WARC-Truncated: length")
+
+
+def test_a_bad_file_does_not_stop_the_files_after_it(cli, tmp_path):
+    whole = write_warc(tmp_path / "whole.warc.gz", [page("http://museum.example/boats.html", "2026-03-10T00:00:00Z")])
+    bad = tmp_path / "broken.warc.gz"
+    bad.write_bytes(whole.read_bytes()[:-200])  # a download cut short: the last gzip member ends early
+    good = write_warc(tmp_path / "good.warc.gz", [page("http://museum.example/ships.html", "2026-03-10T00:00:00Z")])
+    result = cli("-w", str(tmp_path / "ws"), "import", str(bad), str(good), "--format", "warc")
+    assert result.code != 0
+    assert "1 of 2 files were not imported" in result.err and "broken.warc.gz" in result.err
+    assert "Traceback" not in result.err
+    ledger = Ledger(tmp_path / "ws")
+    assert ledger.query("SELECT url FROM documents").column("url").to_pylist() == ["http://museum.example/ships.html"]
+    assert ledger.query("SELECT json_extract(counts, '$.failed_files')::INT n FROM runs").to_pylist() == [{"n": 1}]

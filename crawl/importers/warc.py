@@ -22,6 +22,7 @@ each of their captures is kept as such.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class _Record:
     body: bytes
     truncated: bool
     offset: int
+    digest_problem: str | None = None  # the WARC digest the payload does not match
+    warc_truncated: str | None = None  # WARC-Truncated: the crawler cut the payload (length, time, ...)
 
     @property
     def content_type(self) -> str | None:
@@ -105,7 +108,7 @@ def _iter_records(path: Path, *, responses: Callable[[str], bool], limit: int | 
         fh = raw if limit is None else LimitedReader(raw, limit)
         iterator = None
         try:
-            iterator = ArchiveIterator(fh, check_digests="raise")  # a truncated record fails its digest
+            iterator = ArchiveIterator(fh, check_digests=True)  # checked per record, see digest_problem
             for record in iterator:
                 # (get_record_offset() reads the record to its end: call it once the body is read)
                 rtype = record.rec_type
@@ -144,10 +147,14 @@ def _iter_records(path: Path, *, responses: Callable[[str], bool], limit: int | 
                 offset = iterator.get_record_offset()
                 if key is not None and last_capture is not None:
                     last_capture[key] = offset
+                checker = getattr(record, "digest_checker", None)
+                problems = checker.problems if checker is not None and checker.passed is False else []
                 yield rtype, _Record(
                     url=url, when=when, status=status,
                     headers={k: tuple(v) for k, v in headers.items()}, body=body[:MAX_BODY_BYTES],
-                    truncated=len(body) > MAX_BODY_BYTES, offset=offset)
+                    truncated=len(body) > MAX_BODY_BYTES, offset=offset,
+                    digest_problem="; ".join(problems) or None,
+                    warc_truncated=record.rec_headers.get_header("WARC-Truncated"))
         except ArchiveLoadFailed as exc:  # the end of the last whole record is where reading stopped
             good = iterator.offset if iterator is not None else 0
             raise _Damaged(Damage(good, f"not a readable WARC record ({_first_line(exc)})",
@@ -158,7 +165,8 @@ def _iter_records(path: Path, *, responses: Callable[[str], bool], limit: int | 
                                   intact_before=good or None)) from exc
 
 
-def _policy_files(path: Path, limit: int | None, last_capture: dict[str, int]) -> list[DomainFile]:
+def _policy_files(path: Path, limit: int | None, last_capture: dict[str, int],
+                  strict_digests: bool = False) -> list[DomainFile]:
     """Every robots.txt / ai.txt / tdmrep.json response archived in the file, each a capture."""
 
     def is_policy_file(url: str) -> bool:
@@ -166,7 +174,7 @@ def _policy_files(path: Path, limit: int | None, last_capture: dict[str, int]) -
 
     found: list[DomainFile] = []
     for rtype, rec in _iter_records(path, responses=is_policy_file, limit=limit, last_capture=last_capture):
-        if rtype != "response":
+        if rtype != "response" or (strict_digests and rec.digest_problem):
             continue
         origin, kind = origin_of(rec.url), _FILE_KINDS[urlsplit(rec.url).path]
         found.append(classify_fetch(origin, kind, rec.url, rec.when, status=rec.status,
@@ -174,7 +182,7 @@ def _policy_files(path: Path, limit: int | None, last_capture: dict[str, int]) -
     return found
 
 
-def _read_up_to_damage(path: Path, skip_bad_rows: bool,
+def _read_up_to_damage(path: Path, skip_bad_rows: bool, strict_digests: bool,
                        last_capture: dict[str, int]) -> tuple[list[DomainFile], Damage | None]:
     """The first pass, and where the archive is damaged (None: nowhere). Without ``skip_bad_rows``
     a damaged archive raises DamagedInput before anything is stored."""
@@ -183,12 +191,12 @@ def _read_up_to_damage(path: Path, skip_bad_rows: bool,
         raise DamagedInput(path, damage)
     limit = damage.intact_before if damage is not None else None
     try:
-        return _policy_files(path, limit, last_capture), damage
+        return _policy_files(path, limit, last_capture, strict_digests), damage
     except _Damaged as exc:
         if not skip_bad_rows or exc.damage.intact_before is None:
             raise DamagedInput(path, exc.damage) from None
         last_capture.clear()
-        return _policy_files(path, exc.damage.intact_before, last_capture), exc.damage
+        return _policy_files(path, exc.damage.intact_before, last_capture, strict_digests), exc.damage
 
 
 def import_warc(
@@ -202,13 +210,17 @@ def import_warc(
     extract_timeout_s: float = 20.0,
     max_extract_bytes: int = MAX_EXTRACT_BYTES,
     agents_file: str | None = None,
+    strict_digests: bool = False,
 ) -> ImportStats:
-    """Import one WARC (or .warc.gz) file in one transaction."""
+    """Import one WARC (or .warc.gz) file in one transaction.
+
+    A record whose payload does not match its WARC digest is imported and flagged in its
+    ``fetches`` row (``strict_digests``: skipped, outcome 'error'); so is a ``WARC-Truncated`` one."""
     if not path.exists():
         raise InputError(f"{path} does not exist")
     agents = AgentLists.load(agents_file)
     last_capture: dict[str, int] = {}
-    captures, damage = _read_up_to_damage(path, skip_bad_rows, last_capture)
+    captures, damage = _read_up_to_damage(path, skip_bad_rows, strict_digests, last_capture)
     limit = damage.intact_before if damage is not None else None
     stats = ImportStats()
     store = DocumentStore(writer, run_id, "web")
@@ -218,12 +230,14 @@ def import_warc(
 
     found: list[Damage] = [damage] if damage is not None else []
 
+    flagged: dict[int, str] = {}  # id(page) -> what is wrong with its record, kept in its fetch row
+
     def pages() -> Iterator[tuple[FetchedPage, PageJob]]:
         """HTML pages to analyze; every other record leaves its fetch row on the way."""
         try:
             for rtype, rec in _iter_records(path, responses=lambda url: True, limit=limit):
                 stats.rows += 1
-                row = _triage(rtype, rec)
+                row = _triage(rtype, rec, strict_digests)
                 if row is None:
                     row = _later_capture(rec, last_capture)
                 if row is not None:
@@ -232,6 +246,9 @@ def import_warc(
                 headers = {k: v for k, v in rec.headers.items() if k in KEPT_HEADERS}
                 page = FetchedPage(url=rec.url, status=rec.status or 200, fetched_at=rec.when, headers=headers,
                                    content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
+                flags = _flags(rec)
+                if flags:
+                    flagged[id(page)] = flags
                 if len(rec.body) > max_extract_bytes:
                     fetches.append(failed_fetch(page, "error", f"page too large to extract: {len(rec.body)} "
                                                                f"bytes (the cap is {max_extract_bytes})"))
@@ -256,10 +273,14 @@ def import_warc(
                                        for s in DomainPolicy(f.origin, [f], agents.training)
                                        .unreadable_signals(f.fetched_at)])
         for page, analysis in pool.analyze_all(pages()):
+            flags = flagged.pop(id(page), None)
             if analysis.error is not None:
-                fetches.append(failed_fetch(page, analysis.error_outcome, analysis.error))
+                fetches.append(failed_fetch(page, analysis.error_outcome, _with(analysis.error, flags)))
             else:
-                docs.append(build_document(page, analysis, index.policy_at(page.url, page.fetched_at), agents))
+                pending = build_document(page, analysis, index.policy_at(page.url, page.fetched_at), agents)
+                if flags and pending.fetch is not None:
+                    pending = dataclasses.replace(pending, fetch=dataclasses.replace(pending.fetch, reason=flags))
+                docs.append(pending)
             if len(buffer) >= BATCH_DOCS:
                 buffer.flush()
         buffer.flush()
@@ -282,14 +303,34 @@ def _later_capture(rec: _Record, last_capture: dict[str, int]) -> FetchRecord | 
                        content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
 
 
-def _triage(rtype: str, rec: _Record) -> FetchRecord | None:
+def _flags(rec: _Record) -> str | None:
+    """What a fetch row says about a record that is kept although something is wrong with it."""
+    flags = []
+    if rec.digest_problem:
+        flags.append(f"WARC digest does not verify ({rec.digest_problem}); kept, flagged "
+                     f"(--strict-digests skips such records)")
+    if rec.warc_truncated:
+        flags.append(f"WARC-Truncated: {rec.warc_truncated} (the crawler cut the payload; kept as far as it goes)")
+    return "; ".join(flags) or None
+
+
+def _with(reason: str, flags: str | None) -> str:
+    return f"{reason}; {flags}" if flags else reason
+
+
+def _triage(rtype: str, rec: _Record, strict_digests: bool = False) -> FetchRecord | None:
     """The fetch row of a record that is not an HTML page to analyze (None for one that is)."""
     ctype = content_type_of(rec.content_type)
+    flags = _flags(rec)
 
     def row(outcome: str, reason: str) -> FetchRecord:
         return FetchRecord(url=rec.url, outcome=outcome, fetched_at=rec.when, status=rec.status,  # type: ignore[arg-type]
-                           reason=reason, content_type=ctype, n_bytes=len(rec.body))
+                           reason=_with(reason, flags), content_type=ctype, n_bytes=len(rec.body))
 
+    if rtype == "response" and strict_digests and rec.digest_problem:
+        return FetchRecord(url=rec.url, outcome="error", fetched_at=rec.when, status=rec.status,
+                           reason=f"WARC digest does not verify ({rec.digest_problem}); skipped (--strict-digests)",
+                           content_type=ctype, n_bytes=len(rec.body))
     if rtype == "revisit":
         return row("skipped", "WARC revisit record (a duplicate of an earlier capture)")
     kind = _FILE_KINDS.get(urlsplit(rec.url).path)

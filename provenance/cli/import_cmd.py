@@ -28,11 +28,13 @@ from provenance.errors import InputError
 @click.option("--skip-bad-rows", is_flag=True,
               help="Skip malformed rows, and keep what precedes the damage in a truncated or corrupt file "
                    "(each recorded in `fetches`), instead of stopping with nothing of the file stored.")
+@click.option("--strict-digests", is_flag=True,
+              help="Skip WARC records whose payload does not match their digest (default: import and flag them).")
 @click.pass_context
 def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_column: str,
             url_column: str, license_column: str, consent_column: str, title_column: str,
             id_column: str | None, fetched_at_column: str | None, language_column: str | None,
-            skip_bad_rows: bool) -> None:
+            skip_bad_rows: bool, strict_digests: bool) -> None:
     """Import existing corpora: text to shards/import/, facts to the ledger.
 
     A malformed row, or a truncated or corrupt file, stops that file with its line number or
@@ -40,7 +42,8 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     are the same document (same id, else URL, else text; in a WARC the same URL): the last one is
     imported, the earlier ones are recorded in `fetches` as skipped. JSONL and Parquet rows are
     stored in short commits, so `sql` answers while an import runs. Importing the same file
-    again adds nothing.
+    again adds nothing. A file that cannot be imported does not stop the files after it: the
+    command ends with a non-zero exit naming every file that was not imported.
     """
     from crawl.importers.formats import detect_format
     from crawl.importers.tabular import ColumnMap, import_tabular
@@ -55,22 +58,28 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     cols = ColumnMap(text=text_column, url=url_column, license=license_column, consent=consent_column,
                      title=title_column, id=id_column, fetched_at=fetched_at_column, language=language_column)
     config = {"files": [str(p.resolve()) for p in files], "format": fmt, "columns": cols.optional() | {"text": text_column},
-              "skip_bad_rows": skip_bad_rows}
+              "skip_bad_rows": skip_bad_rows, "strict_digests": strict_digests}
     totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "reresolved": 0, "bad_rows": 0}
     ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
     run = ledger.start_run("import", config)
+    failed: list[str] = []
     try:
         for path, file_format in plan:
-            with progress_counter(f"import {path.name}") as advance:
-                if file_format == "warc":
-                    from crawl.importers.warc import import_warc
+            try:
+                with progress_counter(f"import {path.name}") as advance:
+                    if file_format == "warc":
+                        from crawl.importers.warc import import_warc
 
-                    with ledger.writer() as writer:
-                        stats = import_warc(writer, run.run_id, path, progress=advance,
-                                            skip_bad_rows=skip_bad_rows)
-                else:
-                    stats = import_tabular(ledger, run.run_id, path, file_format, cols,
-                                           skip_bad_rows=skip_bad_rows, progress=advance)
+                        with ledger.writer() as writer:
+                            stats = import_warc(writer, run.run_id, path, progress=advance,
+                                                skip_bad_rows=skip_bad_rows, strict_digests=strict_digests)
+                    else:
+                        stats = import_tabular(ledger, run.run_id, path, file_format, cols,
+                                               skip_bad_rows=skip_bad_rows, progress=advance)
+            except InputError as exc:  # this file is not imported; the files after it still are
+                failed.append(f"{path}: {exc}")
+                click.echo(f"{path}: not imported: {exc}", err=True)
+                continue
             totals["files"] += 1
             totals["rows"] += stats.rows
             totals["documents"] += stats.documents_new
@@ -91,5 +100,8 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     except BaseException:
         ledger.finish_run(run, totals, status="failed")
         raise
-    ledger.finish_run(run, totals)
+    ledger.finish_run(run, {**totals, "failed_files": len(failed)})
     click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)
+    if failed:
+        raise InputError(f"{len(failed)} of {len(plan)} files were not imported (the others were): "
+                         f"{' | '.join(failed)}")
