@@ -100,8 +100,10 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     except BaseException:
         ledger.finish_run(run, totals, status="failed")
         raise
-    ledger.finish_run(run, {**totals, "failed_files": len(failed)})
+    ledger.finish_run(run, {**totals, "failed_files": len(failed)}, status="failed" if failed else "finished")
     click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)
+    if failed and len(plan) == 1:
+        raise InputError(failed[0])
     if failed:
         raise InputError(f"{len(failed)} of {len(plan)} files were not imported (the others were): "
                          f"{' | '.join(failed)}")
