@@ -62,7 +62,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "reresolved": 0, "bad_rows": 0}
     ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
     run = ledger.start_run("import", config)
-    failed: list[str] = []
+    failed: list[InputError] = []
     try:
         for path, file_format in plan:
             try:
@@ -77,7 +77,9 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
                         stats = import_tabular(ledger, run.run_id, path, file_format, cols,
                                                skip_bad_rows=skip_bad_rows, progress=advance)
             except InputError as exc:  # this file is not imported; the files after it still are
-                failed.append(f"{path}: {exc}")
+                if len(plan) == 1:
+                    raise
+                failed.append(exc)
                 click.echo(f"{path}: not imported: {exc}", err=True)
                 continue
             totals["files"] += 1
@@ -102,8 +104,6 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
         raise
     ledger.finish_run(run, {**totals, "failed_files": len(failed)}, status="failed" if failed else "finished")
     click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)
-    if failed and len(plan) == 1:
-        raise InputError(failed[0])
     if failed:
         raise InputError(f"{len(failed)} of {len(plan)} files were not imported (the others were): "
-                         f"{' | '.join(failed)}")
+                         f"{' | '.join(map(str, failed))}")
