@@ -28,7 +28,7 @@ from provenance.records import ConsentSignal, FetchRecord, MediaRef
 from provenance.store import PendingDocument
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
-COMMIT_ROWS = 100_000  # documents per write transaction: long enough to amortise, short for readers
+COMMIT_ROWS = 50_000  # documents per write transaction: long enough to amortise, short for readers
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
 

@@ -46,7 +46,7 @@ from provenance.records import ConsentSignal, LicenseFinding
 from provenance.staging import Stager
 
 BATCH_ROWS = 20_000  # JSONL lines per batch
-PARQUET_BATCH_ROWS = 100_000
+PARQUET_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
