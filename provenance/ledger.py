@@ -14,6 +14,7 @@ tables of the same shape); it appends them in batches, idempotently, inside tran
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -52,7 +53,7 @@ def __getattr__(name: str) -> Any:
         return getattr(schemas, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-LOCK_WAIT_S = 10.0
+LOCK_WAIT_S = 30.0  # readers (and one-off writes) wait this long for the lock: a stage holds it for one commit at a time
 READER_GRACE_S = 5.0  # how long a writer about to open the ledger lets waiting readers go first
 STAGE_LOCK_WAIT_S = 600.0  # a stage's short commits wait this long for readers to finish
 EMPTY_SHARD = "shards/_empty.parquet"
@@ -155,13 +156,14 @@ def _lock_holder(message: str) -> str:
     return f"process {match['pid']} ({match['prog']})"
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+@functools.lru_cache(maxsize=1)  # the package's own files: fixed for the life of the process
+def _migrations() -> tuple[tuple[int, str, str], ...]:
     found = []
     for entry in resources.files("provenance.migrations").iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
         if match:
             found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 class Ledger:
