@@ -131,3 +131,16 @@ def test_rfc9309_status_of_a_robots_capture(cli, tmp_path, status, body, consent
     assert value in values
     files = Ledger(ws).query("SELECT status, fetched_at FROM domain_files").to_pylist()
     assert [f["status"] for f in files] == [status]
+
+
+def test_the_bundled_common_crawl_sample(cli, tmp_path):
+    sample = Path(__file__).resolve().parent.parent / "provenance" / "sample" / "commoncrawl"
+    files = sorted(sample.glob("*.warc.gz"))
+    assert len(files) == 3
+    docs = _docs(_import(cli, tmp_path / "ws", *files) and tmp_path / "ws")
+    assert {u: c for u, (c, _) in docs.items()} == {
+        "https://ferry.example/timetable.html": "opted_out",  # robots.txt 503
+        "https://harbour.example/log/march-10.html": "unspecified",  # before robots.txt changed
+        "https://harbour.example/log/march-25.html": "opted_out",  # after: GPTBot disallowed
+        "https://lighthouse.example/keepers.html": "granted",  # robots.txt 404, Link: rel=license
+    }
