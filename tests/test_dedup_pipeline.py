@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dedup import synthetic
+from dedup.engine import DedupError
 from dedup.pipeline import NO_LONGER, DedupOptions, run_dedup
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
 from provenance.ledger import Ledger
@@ -288,6 +289,22 @@ def test_a_rerun_skips_only_while_nothing_the_clusters_depend_on_changed(workspa
     assert not changed.unchanged and changed.new_signatures == 0 and changed.rows_written == 2
     canonical = {r["doc_id"]: r["is_canonical"] for r in clusters(ledger)}
     assert canonical[doc_id_for_url("https://b.example/1")] is True
+
+
+def test_a_second_dedup_while_one_runs_is_refused_and_leaves_its_files(workspace):
+    ledger = Ledger(workspace)
+    a, b = base_texts(2)
+    put(ledger, [("https://a.example/1", a, None, "granted", T0), ("https://b.example/1", b, None, "granted", T0)])
+    other = ledger.start_run("dedup")  # a live run (this process): its unregistered parts must survive
+    part = workspace.root / "index" / "minhash" / DedupOptions().signature_params().key() / f"part-{other.run_id}-00000.parquet"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"being written")
+    with pytest.raises(DedupError, match="another dedup run"):
+        dedup(ledger)
+    assert part.exists()
+    ledger.finish_run(other, {}, status="failed")
+    assert dedup(ledger).new_signatures == 2
+    assert not part.exists()  # swept once its run was over
 
 
 def test_signatures_of_different_parameters_never_mix(workspace, corpus):
