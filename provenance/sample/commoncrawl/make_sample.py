@@ -57,7 +57,7 @@ def main(out: Path = HERE) -> list[Path]:
     html = [("Content-Type", "text/html; charset=utf-8")]
     text = [("Content-Type", "text/plain")]
     cc_by = '<https://creativecommons.org/licenses/by/4.0/>; rel="license"'
-    files = {
+    files: dict[str, list[tuple]] = {
         "CC-MAIN-sample-robotstxt-00000.warc.gz": [
             ("https://harbour.example/robots.txt", "2026-03-01T00:00:00Z", 200, text, b"User-agent: *\nDisallow:\n"),
             ("https://harbour.example/robots.txt", "2026-03-20T00:00:00Z", 200, text,
