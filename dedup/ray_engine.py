@@ -25,7 +25,7 @@ from types import ModuleType
 
 import numpy as np
 
-from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, EngineUnavailable, SignatureTask, compute_task, default_workers
+from dedup.tasks import DEFAULT_BATCH_SIZE, DedupError, EngineUnavailable, SignatureTask, compute_task, default_workers
 from dedup.index import SignatureBatch
 from dedup.lsh import band_group_codes, pair_similarity, pairs_from_codes, verified
 from dedup.params import LshParams, SignatureParams
