@@ -10,6 +10,7 @@ import pytest
 
 from crawl.linkheader import parse_links
 from provenance.ledger import Ledger
+from provenance.licenses import vocabulary_version
 from tests.warcs import page, write_warc
 
 BASE = "http://museum.example/ships.html"
@@ -54,7 +55,8 @@ def test_a_link_rel_license_header_is_the_page_license(cli, tmp_path):
         "SELECT url, license, license_evidence, consent FROM documents").to_pylist()}
     assert docs["licensed.html"]["license"] == "CC-BY-4.0"
     assert docs["licensed.html"]["consent"] == "granted"
-    assert docs["licensed.html"]["license_evidence"] == f'link_rel_license: Link: <{CC_BY}>; rel="license"'
+    assert docs["licensed.html"]["license_evidence"] == (
+        f'link_rel_license: Link: <{CC_BY}>; rel="license" (vocabulary {vocabulary_version()})')
     assert docs["figure.html"]["license"] is None  # the header speaks of another resource
     assert docs["plain.html"]["license"] is None
     findings = ledger.query("SELECT source, raw_value FROM license_findings").to_pylist()
