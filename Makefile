@@ -33,7 +33,7 @@ demo: install
 test: install-dev
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# lint, types and the fast tests (everything not marked slow, ray or kill)
+# lint, types and the fast tests (everything not marked slow or ray; tests/conftest.py marks the slow modules)
 check: install-dev lint types
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not ray" -x
 

@@ -71,3 +71,19 @@ def write_jsonl(path: Path, rows: list) -> Path:
         for row in rows:
             fh.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
     return path
+
+
+# Modules whose tests run real crawls, kill processes, stream damaged archives or read whole
+# conformance corpora: all in `make test`, left out of the fast `make check` (-m "not slow").
+# Chosen from `pytest --durations=0` (each takes 6-75 s on 2 cores).
+SLOW_MODULES = frozenset({
+    "test_import_damage.py", "test_crawl.py", "test_license_vocab.py", "test_crawl_hostile.py",
+    "test_warc_robots.py", "test_dedup_pipeline.py", "test_net.py", "test_transcribe.py", "test_cli_json.py",
+    "test_crawl_net.py", "test_columnar.py", "test_transcribe_net.py", "test_readers.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
