@@ -16,7 +16,6 @@ kept elsewhere, which is why ``--root`` exists and the ledger and the data card 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from provenance.errors import ProvenanceError
+from provenance.export.files import sha256_file
 from provenance.export.integrity import RootHash, read_marker
 from provenance.outputs import EXPORT_MARKER
 
@@ -65,14 +65,6 @@ class Verification:
         self.counts[kind] = n + 1
         if n < KEPT_PER_KIND:
             self.findings.append(Finding(kind, subject, detail))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _entries(root: Path) -> Iterator[tuple[str, Path, bool]]:
@@ -122,7 +114,7 @@ def _check_files(result: Verification, root: Path, listed: dict[str, str]) -> No
             result.add("file_added", rel, "not written by the export")
         elif not regular:
             result.add("file_modified", rel, "replaced by a link or special file")
-        elif (actual := _sha256(path)) != listed[rel]:
+        elif (actual := sha256_file(path)) != listed[rel]:
             result.add("file_modified", rel, f"sha256 is {actual}, the export wrote {listed[rel]}")
     for rel in sorted(set(listed) - present):
         result.add("file_removed", rel, "written by the export, now missing")
