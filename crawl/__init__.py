@@ -18,14 +18,15 @@ serves a directory on 127.0.0.1 for the demo, the tests and the benchmark.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawl.config import CrawlSettings
+    from crawl.importers.run import FileResult, ImportOptions, ImportSummary
     from crawl.runner import CrawlSummary
 
-__all__ = ["crawl"]
+__all__ = ["crawl", "import_files"]
 
 
 def crawl(workspace: str | os.PathLike, seeds: Sequence[str],
@@ -39,3 +40,13 @@ def crawl(workspace: str | os.PathLike, seeds: Sequence[str],
     from crawl.runner import run_crawl
 
     return run_crawl(workspace, seeds, settings, resume=resume)
+
+
+def import_files(workspace: str | os.PathLike, files: Sequence[str | os.PathLike],
+                 options: ImportOptions | None = None, *,
+                 on_file: Callable[[FileResult], None] | None = None, **kwargs: Any) -> ImportSummary:
+    """Import JSONL, Parquet or WARC ``files`` into ``workspace`` in one run (the library form of
+    ``provenance import``); see :func:`crawl.importers.run.import_files`."""
+    from crawl.importers.run import import_files as run_import
+
+    return run_import(workspace, files, options, on_file=on_file, **kwargs)

@@ -45,65 +45,41 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     again adds nothing. A file that cannot be imported does not stop the files after it: the
     command ends with a non-zero exit naming every file that was not imported.
     """
-    from crawl.importers.formats import detect_format
-    from crawl.importers.tabular import ColumnMap, import_tabular
-    from provenance.ledger import STAGE_LOCK_WAIT_S, Ledger
+    from crawl import import_files
+    from crawl.importers.run import FileResult, ImportOptions
+    from crawl.importers.tabular import ColumnMap
 
-    workspace = workspace_of(ctx)
-    plan = []
-    for path in files:
-        if not path.exists():
-            raise InputError(f"{path} does not exist")
-        plan.append((path, detect_format(path, fmt)))
     cols = ColumnMap(text=text_column, url=url_column, license=license_column, consent=consent_column,
                      title=title_column, id=id_column, fetched_at=fetched_at_column, language=language_column)
-    config = {"files": [str(p.resolve()) for p in files], "format": fmt, "columns": cols.optional() | {"text": text_column},
-              "skip_bad_rows": skip_bad_rows, "strict_digests": strict_digests}
-    totals = {"files": 0, "rows": 0, "documents": 0, "unchanged": 0, "reresolved": 0, "bad_rows": 0}
-    ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
-    run = ledger.start_run("import", config)
-    failed: list[InputError] = []
-    try:
-        for path, file_format in plan:
-            try:
-                with progress_counter(f"import {path.name}") as advance:
-                    if file_format == "warc":
-                        from crawl.importers.warc import import_warc
+    options = ImportOptions(fmt=fmt, columns=cols, skip_bad_rows=skip_bad_rows, strict_digests=strict_digests)
+    single = len(files) == 1
 
-                        with ledger.writer() as writer:
-                            stats = import_warc(writer, run.run_id, path, progress=advance,
-                                                skip_bad_rows=skip_bad_rows, strict_digests=strict_digests)
-                    else:
-                        stats = import_tabular(ledger, run.run_id, path, file_format, cols,
-                                               skip_bad_rows=skip_bad_rows, progress=advance)
-            except InputError as exc:  # this file is not imported; the files after it still are
-                if len(plan) == 1:
-                    raise
-                failed.append(exc)
-                click.echo(f"{path}: not imported: {exc}", err=True)
-                continue
-            totals["files"] += 1
-            totals["rows"] += stats.rows
-            totals["documents"] += stats.documents_new
-            totals["unchanged"] += stats.unchanged
-            totals["reresolved"] += stats.reresolved
-            totals["bad_rows"] += stats.bad_rows
-            line = (f"{path}: {stats.rows} rows, {stats.documents_new} new or changed documents, "
-                    f"{stats.unchanged} unchanged")
-            if stats.reresolved:
-                line += (f", {stats.reresolved} stored documents re-resolved against the robots.txt "
-                         f"(ai.txt, tdmrep.json) captures in it")
-            if stats.duplicates:
-                line += (f", {stats.duplicates} earlier rows of a document replaced by its last row "
-                         f"in the file (see `fetches`)")
-            if stats.bad_rows:
-                line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
-            click.echo(line, err=True)
-    except BaseException:
-        ledger.finish_run(run, totals, status="failed")
-        raise
-    ledger.finish_run(run, {**totals, "failed_files": len(failed)}, status="failed" if failed else "finished")
-    click.echo(f"run {run.run_id}: {totals['documents']} documents stored in {workspace.root}", err=True)
+    def report(result: FileResult) -> None:
+        if result.error is not None:
+            if not single:
+                click.echo(f"{result.path}: not imported: {result.error}", err=True)
+            return
+        click.echo(f"{result.path}: {describe(result.stats)}", err=True)
+
+    summary = import_files(workspace_of(ctx), files, options, progress=progress_counter, on_file=report)
+    failed = summary.failed
+    if single and failed:
+        raise failed[0].error  # type: ignore[misc]
+    click.echo(f"run {summary.run_id}: {summary.documents} documents stored in {summary.workspace}", err=True)
     if failed:
-        raise InputError(f"{len(failed)} of {len(plan)} files were not imported (the others were): "
-                         f"{' | '.join(map(str, failed))}")
+        raise InputError(f"{len(failed)} of {len(files)} files were not imported (the others were): "
+                         f"{' | '.join(str(f.error) for f in failed)}")
+
+
+def describe(stats) -> str:  # noqa: ANN001 - crawl.importers.tabular.ImportStats
+    """One line about a file imported."""
+    line = f"{stats.rows} rows, {stats.documents_new} new or changed documents, {stats.unchanged} unchanged"
+    if stats.reresolved:
+        line += (f", {stats.reresolved} stored documents re-resolved against the robots.txt "
+                 f"(ai.txt, tdmrep.json) captures in it")
+    if stats.duplicates:
+        line += (f", {stats.duplicates} earlier rows of a document replaced by its last row "
+                 f"in the file (see `fetches`)")
+    if stats.bad_rows:
+        line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
+    return line
