@@ -76,7 +76,10 @@ REFERENCES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    """The ledger's tables and views (document_log is a view since migration 0012)."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal").fetchall()}
 
 
 def _shard_batches(path: str) -> Iterator[tuple[list, list, list]]:

@@ -75,6 +75,10 @@ class LedgerMissingError(LedgerError):
     """The workspace has no ledger yet."""
 
 
+class LedgerOutdatedError(LedgerError):
+    """The ledger's schema is older than the code: a writer (``provenance migrate``) upgrades it."""
+
+
 # Columns that make up a document's state: a new observation is stored only when one changes.
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
@@ -224,9 +228,9 @@ class Ledger:
         """The write connection, migrations applied. Hold it only as long as a write needs it:
         opening one is cheap after the first (per ``Ledger``), so long stages open one per batch.
 
-        The first open of a ``Ledger`` object applies pending migrations, marks runs whose
-        process died, moves aside shards of dead writes and syncs the license classes; later
-        opens only check the schema version.
+        The first open of a ``Ledger`` object applies pending migrations (the one place they run),
+        marks runs whose process died and moves aside the shards those runs left unregistered, and
+        syncs the license classes when the code's vocabulary changed; later opens do none of it.
         """
         self.workspace.create()
         _ensure_empty_shard(self.workspace)
@@ -234,14 +238,29 @@ class Ledger:
         try:
             writer = LedgerWriter(con, self.workspace)
             if not self._prepared:
-                _migrate(con)
-                writer.mark_dead_runs()
-                writer.sweep_orphan_shards()
+                _migrate(writer)
+                dead = writer.mark_dead_runs()
+                writer.sweep_orphan_shards(dead)
                 _sync_reference_data(writer)
                 self._prepared = True
             writer.sync_state()
             yield writer
             writer.sync_state()
+        finally:
+            con.close()
+
+    def migrate(self) -> list[int]:
+        """Bring the ledger's schema up to date (what ``provenance migrate`` runs); returns the
+        versions applied. Any write command does the same on its first write."""
+        self.workspace.create()
+        _ensure_empty_shard(self.workspace)
+        con = self._connect(read_only=False)
+        try:
+            writer = LedgerWriter(con, self.workspace)
+            applied = _migrate(writer)
+            _sync_reference_data(writer)
+            writer.sync_state()
+            return applied
         finally:
             con.close()
 
@@ -256,20 +275,27 @@ class Ledger:
             con.close()
 
     def open_reader(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection with the schema up to date; the caller closes it."""
+        """A read-only connection; the caller closes it. A reader never changes the ledger: one
+        whose schema is older than this code raises :class:`LedgerOutdatedError`."""
         if not self.path.exists():
             raise LedgerMissingError(
                 f"there is no ledger in {self.workspace.root}. Create one with `provenance import` "
                 f"or `provenance crawl`, or pass the right workspace with -w DIR."
             )
         con = self._connect(read_only=True)
-        if _schema_version(con) < _migrations()[-1][0]:
-            # a ledger written by an older version (or by a writer killed before its first
-            # commit): bring its schema up to date in one short write, then read
+        try:
+            version = _schema_version(con)
+        except BaseException:
             con.close()
-            with self.writer():
-                pass
-            con = self._connect(read_only=True)
+            raise
+        latest = _migrations()[-1][0]
+        if version < latest:
+            con.close()
+            raise LedgerOutdatedError(
+                f"the ledger {self.path} has schema version {version}, older than this version of "
+                f"provenance ({latest}): upgrade it once with `provenance -w {self.workspace.root} migrate` "
+                f"(any write command also does), then run this again."
+            )
         return con
 
     def start_run(self, command: str, config: dict | None = None) -> Run:
@@ -372,13 +398,34 @@ def _process_alive(pid: int) -> bool:
 
 
 def _sync_reference_data(writer: LedgerWriter) -> None:
-    """Keep reference tables derived from the code (license classes) in step with it."""
-    has_table = writer.con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'license_vocabulary'").fetchall()[0][0]
-    if has_table:
-        from provenance.policies import sync_license_classes
+    """Keep reference tables derived from the code (license classes) in step with it: synced
+    when the vocabulary or this package's version differs from the one recorded at the last sync
+    (``reference_marks``), not on every open."""
+    tables = {r[0] for r in writer.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name IN ('license_vocabulary', 'reference_marks')"
+    ).fetchall()}
+    if "license_vocabulary" not in tables:
+        return
+    from provenance.licenses import vocabulary_version
+    from provenance.policies import sync_license_classes
 
+    wanted = f"{vocabulary_version()} {_own_version()}"
+    if "reference_marks" in tables:
+        stored = writer.con.execute(
+            "SELECT version FROM reference_marks WHERE name = 'license_classes'").fetchall()
+        if stored and stored[0][0] == wanted:
+            return
+    with writer.transaction():
         sync_license_classes(writer)
+        if "reference_marks" in tables:
+            _exec(writer.con, "INSERT OR REPLACE INTO reference_marks VALUES ('license_classes', ?)", [wanted])
+
+
+def _own_version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -416,11 +463,27 @@ def _backfill_registered_domain(con: duckdb.DuckDBPyConnection) -> None:
         _unregister(con, "_registered")
 
 
-# Python steps of migrations, by migration name (run after its SQL, in the same transaction).
+def _fold_pending_history(writer: LedgerWriter) -> None:
+    """Migration current_once, before its SQL: fold into document_state every document_log row
+    it has not taken in yet (a ledger written before 0007 had no state), so that the migration's
+    split into current and superseded rows is exact."""
+    marks = dict(writer.con.execute("SELECT log, applied FROM state_marks").fetchall())
+    mark = marks.get("document_log", 0)
+    total = writer.con.execute("SELECT count(*) FROM document_log").fetchall()[0][0]
+    if total > mark:
+        writer.fold_log_rows(mark)
+
+
+# Python steps of migrations, by migration name, run in the migration's transaction before its
+# SQL (_BEFORE) or after it (_BACKFILLS).
+_BEFORE = {"current_once": _fold_pending_history}
 _BACKFILLS = {"registered_domain": _backfill_registered_domain}
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def _migrate(writer: LedgerWriter) -> list[int]:
+    """Apply pending migrations, each in its own transaction. The only place the schema changes:
+    write opens call it; readers never do (they refuse an outdated ledger)."""
+    con = writer.con
     _exec(con, """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)""")
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
@@ -430,6 +493,9 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         _exec(con, "BEGIN TRANSACTION")
         try:
+            before = _BEFORE.get(name)
+            if before is not None:
+                before(writer)
             _exec(con, sql)
             backfill = _BACKFILLS.get(name)
             if backfill is not None:
@@ -521,10 +587,12 @@ class LedgerWriter:
     def append_documents(self, batch: pa.Table, run_id: str) -> int:
         """Append document observations (an Arrow table of DOCUMENT_SCHEMA's columns).
 
-        A row is added only when the document is new or its state (DOCUMENT_STATE_COLUMNS)
-        differs from its current state; within the batch the last row of a doc_id wins.
-        ``document_state`` is brought up to date in the same transaction. Returns the number of
-        rows added.
+        An observation is stored only when the document is new or its state
+        (DOCUMENT_STATE_COLUMNS) differs from its current state; within the batch the last row of
+        a doc_id wins. Each observation is stored once: a new current one goes to
+        ``document_state`` (the one it replaces moves to ``document_past``), one older than the
+        current one straight to ``document_past`` (migration 0012). Returns the number of
+        observations stored.
         """
         from provenance.schemas import DOCUMENT_SCHEMA
 
@@ -545,44 +613,91 @@ class LedgerWriter:
                 columns = ", ".join(names)
                 seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
                 has_state = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_state)").fetchall()[0][0]
-                if not has_state:  # nothing stored yet: every row is new
-                    added = _exec(self.con, f"""
-                        INSERT INTO document_log (seq, {columns}, run_id)
-                        SELECT ?, {columns}, ? FROM {source}
+                revoked = self._revoked_expr("b")
+                if not has_state:  # nothing stored yet: every row is new and current
+                    return _exec(self.con, f"""
+                        INSERT INTO document_state (seq, {columns}, run_id, is_canonical, cluster_consent,
+                                                    revoked_direct, revoked)
+                        SELECT ?, {", ".join(f"b.{c}" for c in names)}, ?, TRUE, b.consent, {revoked}, {revoked}
+                        FROM {source} b
                     """, [seq, run_id])
-                else:
-                    changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
-                    added = _exec(self.con, f"""
-                        INSERT INTO document_log (seq, {columns}, run_id)
-                        SELECT ?, {", ".join(f"b.{c}" for c in names)}, ?
-                        FROM {source} b LEFT JOIN document_state cur ON cur.doc_id = b.doc_id
-                        WHERE cur.doc_id IS NULL OR {changed}
-                    """, [seq, run_id])
-                self.sync_state()
-                return added
+                changed = " OR ".join(f"b.{c} IS DISTINCT FROM cur.{c}" for c in DOCUMENT_STATE_COLUMNS)
+                _exec(self.con, "DROP TABLE IF EXISTS _doc_new")
+                _exec(self.con, f"""
+                    CREATE TEMP TABLE _doc_new AS
+                    SELECT ?::BIGINT AS seq, {", ".join(f"b.{c}" for c in names)}, ?::VARCHAR AS run_id,
+                           cur.doc_id IS NOT NULL AS _existed,
+                           (cur.doc_id IS NULL OR b.fetched_at >= cur.fetched_at) AS _current
+                    FROM {source} b LEFT JOIN document_state cur ON cur.doc_id = b.doc_id
+                    WHERE cur.doc_id IS NULL OR {changed}
+                """, [seq, run_id])
+                try:
+                    return self._place_observations()
+                finally:
+                    _exec(self.con, "DROP TABLE IF EXISTS _doc_new")
         finally:
             _unregister(self.con, "_doc_batch")
+
+    def _revoked_expr(self, alias: str) -> str:
+        """SQL: whether a revocation reaches the document row ``alias`` (FALSE when none exist)."""
+        if not self.con.execute("SELECT EXISTS (SELECT 1 FROM revocation_log)").fetchall()[0][0]:
+            return "FALSE"
+        return f"EXISTS (SELECT 1 FROM revocation_log rv WHERE {_REVOKES.format(d=alias)})"
+
+    def _place_observations(self) -> int:
+        """Store the observations of ``_doc_new``: the current ones in document_state (moving the
+        rows they replace to document_past, their cluster columns carried over), the others in
+        document_past. Returns how many were stored."""
+        cols = self._state_columns()
+        listed = ", ".join(cols)
+        added = self.con.execute("SELECT count(*), count(*) FILTER (_existed AND _current) FROM _doc_new").fetchall()[0]
+        if added[0] == 0:
+            return 0
+        _exec(self.con, f"INSERT INTO document_past ({listed}) SELECT {listed} FROM _doc_new WHERE NOT _current")
+        carried = ("cluster_seq", "cluster_assigned_at", "cluster_run_id", "dup_cluster", "dup_similarity", "dup_reason")
+        _exec(self.con, "DROP TABLE IF EXISTS _displaced")
+        _exec(self.con, """
+            CREATE TEMP TABLE _displaced AS
+            SELECT * FROM document_state
+            WHERE doc_id IN (SELECT doc_id FROM _doc_new WHERE _existed AND _current)
+        """ if added[1] else "CREATE TEMP TABLE _displaced AS SELECT * FROM document_state LIMIT 0")
+        try:
+            if added[1]:
+                _exec(self.con, f"INSERT INTO document_past ({listed}) SELECT {listed} FROM _displaced")
+                _exec(self.con, "DELETE FROM document_state WHERE doc_id IN (SELECT doc_id FROM _displaced)")
+            revoked = self._revoked_expr("n")
+            _exec(self.con, f"""
+                INSERT INTO document_state ({listed}, {", ".join(carried)}, is_canonical,
+                                            cluster_consent, revoked_direct, revoked)
+                SELECT {", ".join(f"n.{c}" for c in cols)}, {", ".join(f"d.{c}" for c in carried)},
+                       coalesce(d.is_canonical, TRUE), n.consent, {revoked}, {revoked}
+                FROM _doc_new n LEFT JOIN _displaced d ON d.doc_id = n.doc_id
+                WHERE n._current
+            """)
+            # clusters whose members changed: their consent and revocation are recomputed
+            self._refresh_clusters("SELECT DISTINCT dup_cluster FROM _displaced WHERE dup_cluster IS NOT NULL")
+        finally:
+            _exec(self.con, "DROP TABLE IF EXISTS _displaced")
+        return added[0]
 
     # --- current state ----------------------------------------------------------------------
 
     def sync_state(self) -> None:
-        """Fold every log row not yet in ``document_state`` into it (see migration 0007).
+        """Fold every cluster_log and revocation_log row not yet in ``document_state`` into it
+        (see migration 0007; documents are written to the state directly, migration 0012).
 
         The write path calls this after each append and before each commit, so the state is
         current in the same transaction as the facts, whoever appended them (a stage's
-        ``append_rows`` of cluster rows, a revocation's INSERT, a bulk load).
+        ``append_rows`` of cluster rows, a revocation's INSERT).
         """
         marks = dict(self.con.execute("SELECT log, applied FROM state_marks").fetchall())
         counts = dict(self.con.execute(
-            "SELECT 'document_log', count(*) FROM document_log UNION ALL "
             "SELECT 'cluster_log', count(*) FROM cluster_log UNION ALL "
             "SELECT 'revocation_log', count(*) FROM revocation_log").fetchall())
         behind = {log: marks.get(log, 0) for log, n in counts.items() if n > marks.get(log, 0)}
         if not behind:
             return
         with self.transaction():
-            if "document_log" in behind:
-                self._fold_documents(behind["document_log"])
             if "cluster_log" in behind:
                 self._fold_clusters(behind["cluster_log"])
             if "revocation_log" in behind:
@@ -591,20 +706,22 @@ class LedgerWriter:
                 _exec(self.con, "UPDATE state_marks SET applied = ? WHERE log = ?", [counts[log], log])
 
     def _state_columns(self) -> list[str]:
-        """document_log's columns (document_state has each of them, under the same name)."""
+        """The columns of an observation (document_past's; document_state has each of them, under
+        the same name)."""
         rows = self.con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'document_log' "
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'document_past' "
             "AND schema_name = 'main' ORDER BY column_index").fetchall()
         return [r[0] for r in rows]
 
-    def _fold_documents(self, mark: int) -> None:
-        """Documents whose latest observation is among the new log rows get it as their state
-        (their cluster columns carried over); an older observation only goes to history."""
-        cols = self._state_columns()
-        has_revocations = self.con.execute("SELECT EXISTS (SELECT 1 FROM revocation_log)").fetchall()[0][0]
-        revoked = "FALSE"
-        if has_revocations:
-            revoked = f"EXISTS (SELECT 1 FROM revocation_log rv WHERE {_REVOKES.format(d='n')})"
+    def fold_log_rows(self, mark: int) -> None:
+        """For migration 0012 only (a ledger whose document_log is still a table): documents
+        whose latest observation is among the log rows from ``mark`` get it as their state (their
+        cluster columns carried over). Runs inside the migration's transaction."""
+        rows = self.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'document_log' "
+            "AND schema_name = 'main' ORDER BY column_index").fetchall()
+        cols = [r[0] for r in rows]
+        revoked = self._revoked_expr("n")
         _exec(self.con, "DROP TABLE IF EXISTS _doc_news")
         _exec(self.con, f"""
             CREATE TEMP TABLE _doc_news AS
@@ -629,7 +746,6 @@ class LedgerWriter:
                        consent, _rv, _rv
                 FROM _doc_news
             """)
-            # clusters whose members changed: their consent and revocation are recomputed
             self._refresh_clusters("SELECT DISTINCT dup_cluster FROM _doc_news WHERE dup_cluster IS NOT NULL")
         finally:
             _exec(self.con, "DROP TABLE IF EXISTS _doc_news")
@@ -826,8 +942,12 @@ class LedgerWriter:
             _exec(self.con, "UPDATE run_log SET status = 'interrupted' WHERE run_id = ?", [run_id])
         return dead
 
-    def sweep_orphan_shards(self) -> list[str]:
+    def sweep_orphan_shards(self, runs: Sequence[str] | None = None) -> list[str]:
         """Move shard files no ledger row references (left by a writer killed mid-write) aside.
+
+        ``runs``: only the shards those runs wrote (their names start with the run id) and their
+        staging folders; a write open passes the runs it just found dead, so it walks no other
+        shard. None: every shard of the workspace.
 
         A shard is written before the transaction that registers it, possibly outside the write
         lock; so an unreferenced one belongs to a write that never committed, unless its run
@@ -840,7 +960,13 @@ class LedgerWriter:
         referenced = self.referenced_shards() | {EMPTY_SHARD}
         running = {r[0] for r in self.con.execute("SELECT run_id FROM run_log WHERE status = 'running'").fetchall()}
         moved = []
-        for path in shards.rglob("*"):
+        if runs is None:
+            candidates = shards.rglob("*")
+            stagings = list(self.workspace.runs_dir.glob("*/staging"))
+        else:
+            candidates = (p for run in runs for p in shards.glob(f"*/{run}-*"))
+            stagings = [self.workspace.runs_dir / run / "staging" for run in runs]
+        for path in candidates:
             if not path.is_file():
                 continue
             if path.name.rsplit("-", 2)[0] in running:  # a live run's shard, written outside the lock
@@ -851,8 +977,8 @@ class LedgerWriter:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, target)
                 moved.append(rel)
-        for staging in self.workspace.runs_dir.glob("*/staging"):  # rows staged by a run that died
-            if staging.parent.name not in running:
+        for staging in stagings:  # rows staged by a run that died
+            if staging.is_dir() and staging.parent.name not in running:
                 shutil.rmtree(staging, ignore_errors=True)
         return moved
 

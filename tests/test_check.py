@@ -92,7 +92,7 @@ def test_an_unreadable_shard_is_named(cli, filled):
 def test_dangling_references_are_named(cli, filled):
     con = duckdb.connect(str(filled.ledger_path))
     con.execute("INSERT INTO cluster_log VALUES (nextval('cluster_seq'), 'no-such-doc', 'c1', true, 1.0, 'x', now(), 'r')")
-    con.execute("UPDATE document_log SET shard = 'shards/import/gone.parquet' WHERE doc_id = (SELECT min(doc_id) FROM document_log)")
+    con.execute("UPDATE document_state SET shard = 'shards/import/gone.parquet' WHERE doc_id = (SELECT min(doc_id) FROM document_state)")
     con.close()
     result, report = _check(cli, filled)
     assert result.code == 1

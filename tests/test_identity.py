@@ -137,6 +137,7 @@ def test_an_existing_workspace_gets_registered_domain(workspace):
                     "'shards/_empty.parquet', 'unspecified')", [seq, doc_id_for_url(url), url, domain, T0])
     con.close()
     ledger = Ledger(workspace)
+    ledger.migrate()
     rows = {r["url"]: (r["domain"], r["registered_domain"])
             for r in ledger.query("SELECT url, domain, registered_domain FROM documents").to_pylist()}
     assert rows == {"https://news.bbc.co.uk/a": ("news.bbc.co.uk", "bbc.co.uk"),

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from provenance.ids import doc_id_for_url, domain_of, text_sha256
-from provenance.ledger import Ledger, LedgerLockedError, LedgerMissingError
+from provenance.ledger import Ledger, LedgerLockedError, LedgerMissingError, LedgerOutdatedError, _migrations
 from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef
 from provenance.store import DocumentStore, PendingDocument
 
@@ -195,15 +195,27 @@ def test_second_writer_gets_a_clear_error_naming_the_lock(workspace):
 def test_orphan_shard_is_swept_and_never_in_corpus(workspace):
     ledger = Ledger(workspace)
     store(ledger, [pending("https://example.org/kept", "kept")])
-    orphan = workspace.shards_dir / "web" / "killed-run-00000-ab12.parquet"
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.table({"doc_id": ["zz"], "url": ["u"], "text": ["half-written"]}), orphan)
-    (workspace.shards_dir / "web" / "x.parquet.tmp").write_bytes(b"PAR1garbage")
-    with Ledger(workspace).writer():  # the next process to write sweeps (once per Ledger)
+    # a writer killed after writing its shard (and a half-written one) but before its commit
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from provenance.ledger import Ledger
+        with Ledger({str(workspace.root)!r}).writer() as w:
+            run = w.start_run("doomed")
+        web = w.workspace.shards_dir / "web"
+        pq.write_table(pa.table({{"doc_id": ["zz"], "url": ["u"], "text": ["half-written"]}}),
+                       web / f"{{run.run_id}}-00000-ab12.parquet")
+        (web / f"{{run.run_id}}-00001-cd34.parquet.tmp").write_bytes(b"PAR1garbage")
+        print(run.run_id)
+        os._exit(0)
+    """)], capture_output=True, text=True, check=True)
+    run_id = proc.stdout.strip()
+    orphan = workspace.shards_dir / "web" / f"{run_id}-00000-ab12.parquet"
+    assert orphan.exists()
+    with Ledger(workspace).writer():  # the next process to write finds the run dead and sweeps its shards
         pass
-    assert not orphan.exists()
+    assert not orphan.exists() and list((workspace.shards_dir / "web").glob(f"{run_id}-*")) == []
     assert (workspace.runs_dir / "orphaned-shards" / "shards" / "web" / orphan.name).exists()
     assert ledger.query("SELECT text FROM corpus").to_pylist() == [{"text": "kept"}]
 
@@ -221,11 +233,18 @@ def test_failed_batch_leaves_no_rows_and_no_shard(workspace):
     assert list((workspace.shards_dir / "web").glob("*")) == []
 
 
-def test_reader_upgrades_a_ledger_whose_migrations_are_behind(workspace):
+def test_a_reader_never_migrates_it_names_the_command_that_does(workspace):
     workspace.create()
     con = duckdb.connect(str(workspace.ledger_path))  # a ledger killed before its first migration committed
     con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)")
     con.close()
+    before = workspace.ledger_path.read_bytes()
+    with pytest.raises(LedgerOutdatedError) as info:
+        Ledger(workspace).query("SELECT count(*) AS n FROM documents")
+    assert "provenance" in str(info.value) and "migrate" in str(info.value) and "\n" not in str(info.value)
+    assert workspace.ledger_path.read_bytes() == before  # the reader wrote nothing
+    assert Ledger(workspace).migrate() == [v for v, _, _ in _migrations()]
+    assert Ledger(workspace).migrate() == []
     assert Ledger(workspace).query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 0}]
 
 

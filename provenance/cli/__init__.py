@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "relicense": ("provenance.cli.relicense_cmd", "relicense"),
     "check": ("provenance.cli.check_cmd", "check"),
     "verify": ("provenance.cli.verify_cmd", "verify"),
+    "migrate": ("provenance.cli.migrate_cmd", "migrate"),
     "demo": ("provenance.cli.demo_cmd", "demo"),
 }
 
