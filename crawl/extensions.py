@@ -10,6 +10,7 @@ from scrapy.exceptions import NotConfigured, StopDownload
 
 from crawl.middlewares import DOMAIN_FILE_META, KIND_META
 from crawl.page import content_type_of
+from provenance.progress import Progress
 
 TEXT_TYPES = frozenset({
     "text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/rss+xml",
@@ -44,7 +45,7 @@ class StopNonText:
 
 
 class ProgressLine:
-    """A live line on stderr (a terminal only): pages/s, documents, skips, errors."""
+    """The crawl's line in the one progress display (a terminal only): pages/s, documents, skips, errors."""
 
     INTERVAL_S = 1.0
 
@@ -54,6 +55,7 @@ class ProgressLine:
         self.crawler = crawler
         self._task = None
         self._started = time.monotonic()
+        self.progress = Progress("crawl", "pages", fields=("rate", "documents"))
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -65,25 +67,22 @@ class ProgressLine:
         from twisted.internet import task
 
         self._started = time.monotonic()
+        self.progress.__enter__()
         self._task = task.LoopingCall(self.show)
         self._task.start(self.INTERVAL_S, now=False)
 
-    def line(self) -> str:
+    def show(self) -> None:
         stats = self.crawler.stats
         pages = stats.get_value("response_received_count", 0)
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        return (f"crawl: {pages} pages ({pages / elapsed:.1f}/s), "
-                f"{stats.get_value('provenance/document', 0)} documents, "
-                f"{stats.get_value('provenance/skipped', 0)} skipped, "
-                f"{stats.get_value('provenance/not_text', 0)} not text, "
-                f"{stats.get_value('provenance/error', 0)} errors")
-
-    def show(self) -> None:
-        sys.stderr.write("\r" + self.line() + "\x1b[K")
-        sys.stderr.flush()
+        self.progress.update(
+            completed=pages, rate=f"({pages / elapsed:.1f}/s),",
+            documents=(f"{stats.get_value('provenance/document', 0)} documents, "
+                       f"{stats.get_value('provenance/skipped', 0)} skipped, "
+                       f"{stats.get_value('provenance/not_text', 0)} not text, "
+                       f"{stats.get_value('provenance/error', 0)} errors"))
 
     def spider_closed(self, spider, reason) -> None:
         if self._task is not None and self._task.running:
             self._task.stop()
-        sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+        self.progress.__exit__(None, None, None)

@@ -22,13 +22,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawl.config import CrawlSettings
 from crawl.seeds import crawl_key, parse_seeds
 from crawl.state import CrawlState, state_dir
 from provenance.errors import InputError, ProvenanceError
 from provenance.workspace import Workspace
+
+if TYPE_CHECKING:
+    from provenance.stage import StageRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +176,10 @@ def child_main(request_path: Path) -> int:
 
 
 def _crawl(request: dict) -> int:
-    from scrapy.crawler import CrawlerProcess
-
-    from crawl.config import ROBOTS_TOKEN, scrapy_settings
-    from crawl.scope import host_of
-    from crawl.spiders import ProvenanceSpider
     from provenance.ids import utcnow
     from provenance.ledger import Ledger
-    from provenance.net.addresses import parse_address
     from provenance.records import Run
+    from provenance.stage import open_run
 
     ws = Workspace(Path(request["workspace"]))
     cfg = CrawlSettings.from_dict(request["settings"])
@@ -190,10 +188,26 @@ def _crawl(request: dict) -> int:
     ledger = Ledger(ws)
     if mode == "recover" and previous.get("run_id") and previous.get("status") == "running":
         ledger.finish_run(Run(previous["run_id"], "crawl", utcnow()), {"reason": "killed"}, status="failed")
-    run = ledger.start_run("crawl", {
-        "seeds": request["seeds"], "settings": cfg.to_dict(), "resume": request["resume"], "mode": mode,
-        "state_dir": str(state.root.relative_to(ws.root)),
-    })
+    config = {"seeds": request["seeds"], "settings": cfg.to_dict(), "resume": request["resume"], "mode": mode,
+              "state_dir": str(state.root.relative_to(ws.root))}
+    with open_run(ledger, "crawl", config) as run:
+        summary = _crawl_run(run, ws, cfg, state, mode, previous, request)
+    tmp = state.root / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    os.replace(tmp, state.summary_file)
+    return 0 if summary["status"] != "failed" else 1
+
+
+def _crawl_run(run: StageRun, ws: Workspace, cfg: CrawlSettings, state: CrawlState, mode: str, previous: dict,
+               request: dict) -> dict:
+    """The crawl itself, in this process's one Scrapy reactor; returns its summary."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawl.config import ROBOTS_TOKEN, scrapy_settings
+    from crawl.scope import host_of
+    from crawl.spiders import ProvenanceSpider
+    from provenance.net.addresses import parse_address
+
     state.write_status(status="running", clean=False, pid=os.getpid(), run_id=run.run_id, mode=mode,
                        runs=[*previous.get("runs", []), run.run_id])
     # A seed that *is* an address (http://127.0.0.1:8000/) is the user naming it: that host's
@@ -240,13 +254,13 @@ def _crawl(request: dict) -> int:
         "budget_reached": bool(final.get("budget_reached")),
         "state_dir": str(state.root), "log_file": str(state.log_file),
     }
-    counts = {k: summary[k] for k in ("pages", "documents", "documents_new", "skipped", "errors", "not_text",
-                                      "elapsed_s", "pages_per_s", "peak_rss_mb", "reason")}
-    ledger.finish_run(run, counts, status=status)
-    tmp = state.root / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    os.replace(tmp, state.summary_file)
-    return 0 if status != "failed" else 1
+    run.note(**{k: summary[k] for k in ("pages", "documents", "documents_new", "skipped", "errors", "not_text",
+                                        "elapsed_s", "pages_per_s", "peak_rss_mb", "reason")})
+    if status == "failed":
+        run.fail()
+    elif status == "stopped":
+        run.stop()
+    return summary
 
 
 if __name__ == "__main__":

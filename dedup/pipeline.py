@@ -46,6 +46,7 @@ from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAUL
 from provenance.ids import utcnow
 from provenance.ledger import Ledger
 from provenance.records import Run
+from provenance.stage import open_run
 
 NO_LONGER = "no longer a duplicate of another document"
 _SIM_DIGITS = 6
@@ -226,12 +227,10 @@ def run_dedup(ledger: Ledger, options: DedupOptions = DedupOptions(),
     with engine:  # starts or connects to what the engine runs on (a local Ray, a cluster)
         config = {**asdict(options), "workers": engine.workers, "index_key": params.key(),
                   "bands": lsh.bands, "rows": lsh.rows, "lsh_weights": list(lsh.weights)}
-        run = ledger.start_run("dedup", config)
-        try:
-            return _run(ledger, run, options, params, lsh, engine, progress, on_plan)
-        except BaseException:
-            ledger.finish_run(run, {}, status="failed")
-            raise
+        with open_run(ledger, "dedup", config) as stage:
+            summary = _run(ledger, stage.run, options, params, lsh, engine, progress, on_plan)
+            stage.note(**summary.counts())
+        return summary
 
 
 def _run(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
@@ -312,7 +311,7 @@ def _cluster(ledger: Ledger, docs: pa.Table, loaded: LoadedSignatures, lsh: LshP
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
             engine: Engine, summary: DedupSummary, rows: pa.Table | None) -> None:
-    """The run's one result write: changed cluster rows, its parameters, and its end."""
+    """The run's one result write: changed cluster rows and its parameters."""
     with ledger.writer() as writer, writer.transaction():
         if rows is not None and rows.num_rows:
             seq = writer.query("SELECT nextval('cluster_seq') AS seq FROM range(?)", [rows.num_rows]).column("seq")
@@ -327,4 +326,3 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
             "max_bucket": pa.array([options.max_bucket], pa.int32()), "engine": [engine.name],
             "created_at": pa.array([utcnow()], pa.timestamp("us")),
         }))
-        writer.finish_run(run, summary.counts())

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from provenance import licenses
 from provenance.ids import utcnow
+from provenance.stage import open_run
 from provenance.ledger import Ledger
 from provenance.records import Document, LicenseDecision, LicenseFinding
 
@@ -53,8 +54,7 @@ def relicense(ledger: Ledger, *, decide: Decide = licenses.choose,
     the more restrictive content statement; ``crawl.licensing.decide``, passed by the CLI), else
     :func:`provenance.licenses.choose`."""
     vocabulary = licenses.vocabulary_version()
-    with ledger.writer() as writer:
-        run = writer.start_run("relicense", {"vocabulary": vocabulary})
+    with open_run(ledger, "relicense", {"vocabulary": vocabulary}) as run, ledger.writer() as writer:
         findings = writer.query("""
             SELECT url, doc_id, source, raw_value, license, in_body, coalesce(scope, CASE WHEN in_body
                    THEN 'subject' ELSE 'content' END) AS scope, observed_at
@@ -96,11 +96,10 @@ def relicense(ledger: Ledger, *, decide: Decide = licenses.choose,
                              licenses=changed_findings[i:i + BATCH])
                 if progress:
                     progress(len(changed_docs[i:i + BATCH]))
-            result = RelicenseResult(run.run_id, vocabulary, len(findings), len(changed_findings),
-                                     len(docs), len(changed_docs))
-            writer.finish_run(run, {"findings_read": result.findings_read,
-                                    "findings_changed": result.findings_changed,
-                                    "documents": result.documents_changed})
+        result = RelicenseResult(run.run_id, vocabulary, len(findings), len(changed_findings),
+                                 len(docs), len(changed_docs))
+        run.note(findings_read=result.findings_read, findings_changed=result.findings_changed,
+                 documents=result.documents_changed)
     return result
 
 

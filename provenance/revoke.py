@@ -20,6 +20,7 @@ from typing import Literal
 
 from provenance.errors import InputError
 from provenance.ids import domain_of, canonical_url, utcnow
+from provenance.stage import open_run
 from provenance.ledger import Ledger, LedgerMissingError, LedgerWriter
 
 Kind = Literal["domain", "url"]
@@ -120,18 +121,18 @@ def revoke(ledger: Ledger, *, domain: str | None = None, url: str | None = None,
             record = Revocation(rid, row["kind"], row["value"], row["reason"], row["requested_by"],
                                 row["revoked_at"], row["run_id"])
             return _impact(writer, record, new=False)
-        run = writer.start_run("revoke", {"kind": kind, "value": value, "reason": reason,
-                                          "requested_by": requester})
-        record = Revocation(rid, kind, value, reason, requester, utcnow(), run.run_id)
-        with writer.transaction():
-            writer.execute(
-                "INSERT INTO revocation_log (revocation_id, kind, value, reason, requested_by, revoked_at, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [record.revocation_id, record.kind, record.value, record.reason, record.requested_by,
-                 record.revoked_at, record.run_id])
-        result = _impact(writer, record, new=True)
-        writer.finish_run(run, {"documents": result.documents_matched,
-                                "near_duplicates": result.near_duplicates, "exports": len(result.exports)})
+        with open_run(ledger, "revoke", {"kind": kind, "value": value, "reason": reason,
+                                         "requested_by": requester}) as run:
+            record = Revocation(rid, kind, value, reason, requester, utcnow(), run.run_id)
+            with writer.transaction():
+                writer.execute(
+                    "INSERT INTO revocation_log (revocation_id, kind, value, reason, requested_by, revoked_at, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [record.revocation_id, record.kind, record.value, record.reason, record.requested_by,
+                     record.revoked_at, record.run_id])
+            result = _impact(writer, record, new=True)
+            run.note(documents=result.documents_matched, near_duplicates=result.near_duplicates,
+                     exports=len(result.exports))
     return result
 
 

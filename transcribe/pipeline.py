@@ -30,7 +30,9 @@ from provenance.agents import training_agents
 from provenance.errors import ProvenanceError
 from provenance.ids import doc_id_for_url, utcnow
 from provenance.ledger import Ledger, LedgerLockedError
+from provenance.progress import Progress, quiet
 from provenance.records import Document
+from provenance.stage import open_run
 from provenance.store import DocumentStore
 from transcribe.backend import WhisperBackend
 from transcribe.model import CHECKSUM_CACHE, ModelSpec, Runtime, weights_sha256
@@ -41,7 +43,7 @@ from transcribe.sources import MediaItem, items_from_args, items_from_ledger
 from transcribe.work import Attempt, Prepared, Preparer, as_error, attempt, prefetched
 
 __all__ = ["Attempt", "Engine", "LocalEngine", "Prepared", "Preparer", "Request", "Run", "Settings", "Stats",
-           "TranscribeError", "transcribe_media"]
+           "TranscribeError", "transcribe_media", "transcribe_progress"]
 
 MAX_CONSECUTIVE_BACKEND_ERRORS = 3
 FINAL_LOCK_WAIT_S = 300.0  # the last commit of a run waits this long for another writer to finish
@@ -77,6 +79,13 @@ class Stats:
     def real_time_factor(self) -> float | None:
         """Wall time per second of audio (below 1: faster than real time)."""
         return self.wall_s / self.audio_s if self.audio_s else None
+
+    def audio_label(self) -> str:
+        return f"{self.audio_s / 3600:.2f} h" if self.audio_s >= 360 else f"{self.audio_s / 60:.1f} min"
+
+    def rate_label(self) -> str:
+        rtf = self.real_time_factor
+        return f"RTF {rtf:.3f} ({1 / rtf:.1f}x real time)" if rtf else "RTF -"
 
     def counts(self) -> dict[str, Any]:
         return {"documents": self.done, "transcribed": self.done, "failed": self.failed,
@@ -192,9 +201,7 @@ class Run:
     """
 
     def __init__(self, ledger: Ledger, run_id: str, spec: ModelSpec, runtime: Runtime, settings: Settings,
-                 *, engine: Engine | None = None,
-                 on_progress: Callable[[Stats, str | None], None] | None = None,
-                 on_failure: Callable[[MediaItem, str], None] | None = None):
+                 *, engine: Engine | None = None, progress: Progress | None = None):
         self.ledger = ledger
         self.run_id = run_id
         self.spec = spec
@@ -202,8 +209,7 @@ class Run:
         self.settings = settings
         self.engine: Engine = engine or LocalEngine(ledger, run_id, spec, runtime, settings)
         self.stats = Stats()
-        self.on_progress = on_progress or (lambda stats, name: None)
-        self.on_failure = on_failure or (lambda item, reason: None)
+        self.progress = progress if progress is not None else quiet()
         self._rows = OutcomeRows(run_id)
         self._last_commit = time.monotonic()
         self._backend_errors = 0
@@ -215,7 +221,7 @@ class Run:
         todo, done = plan(items, status, self.settings, self.stats)
         self.relabel(done)
         self.stats.started = time.monotonic()
-        self.on_progress(self.stats, None)
+        self._show(None)
         claimed: set[str] = set()
         try:
             with closing(self.engine.attempts(todo, status)) as attempts:
@@ -225,7 +231,7 @@ class Run:
                     elif a.skip is None:
                         claimed.add(a.doc_id)
                     self._record(a)
-                    self.on_progress(self.stats, a.item.name)
+                    self._show(a.item.name)
                     if self._due():
                         self.commit()
         finally:
@@ -273,7 +279,12 @@ class Run:
                                reason=reason, transcribed_at=utcnow(), audio=a.audio, elapsed_s=elapsed,
                                model=self.engine.model if elapsed is not None else None))
         self.stats.failed += 1
-        self.on_failure(a.item, reason)
+        self.progress.log(f"failed: {a.item.media_url}: {reason}")
+
+    def _show(self, name: str | None) -> None:
+        stats = self.stats
+        self.progress.update(completed=stats.processed, total=max(stats.queued, stats.processed),
+                             audio=f"{stats.audio_label()} audio,", rate=stats.rate_label(), name=(name or "")[:30])
 
     def _due(self) -> bool:
         return bool(self._rows) and (len(self._rows) >= self.settings.commit_every
@@ -349,8 +360,7 @@ def transcribe_media(
     *,
     engine: Engine | None = None,
     on_start: Callable[[int], None] | None = None,
-    on_progress: Callable[[Stats, str | None], None] | None = None,
-    on_failure: Callable[[MediaItem, str], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[str, Stats]:
     """One recorded ``transcribe`` run (in ``runs``, with its configuration and counts).
 
@@ -364,19 +374,21 @@ def transcribe_media(
               "retry_failed": settings.retry_failed, "force": settings.force, "cpu_threads": runtime.cpu_threads,
               "commit_every": settings.commit_every,
               **(engine.config if engine is not None else {"engine": "local"})}
-    record = ledger.start_run("transcribe", config)
-    run = Run(ledger, record.run_id, spec, runtime, settings, engine=engine, on_progress=on_progress,
-              on_failure=on_failure)
-    status = "failed"
-    try:
-        agents = training_agents()
-        items = items_from_ledger(ledger, training_agents=agents) if request.from_ledger else []
-        items += items_from_args(ledger, list(request.inputs), user_license=request.user_license,
-                                 training_agents=agents)
-        if on_start is not None:
-            on_start(len(items))
-        run.execute(items)
-        status = "finished"
-    finally:
-        ledger.finish_run(record, run.stats.counts(), status=status)
-    return record.run_id, run.stats
+    with open_run(ledger, "transcribe", config, progress=progress) as stage:
+        run = Run(ledger, stage.run_id, spec, runtime, settings, engine=engine, progress=stage.progress)
+        try:
+            agents = training_agents()
+            items = items_from_ledger(ledger, training_agents=agents) if request.from_ledger else []
+            items += items_from_args(ledger, list(request.inputs), user_license=request.user_license,
+                                     training_agents=agents)
+            if on_start is not None:
+                on_start(len(items))
+            run.execute(items)
+        finally:
+            stage.note(**run.stats.counts())
+    return stage.run_id, run.stats
+
+
+def transcribe_progress(enabled: bool | None = None) -> Progress:
+    """The run's progress line: files done, audio transcribed, real-time factor, the file at hand."""
+    return Progress("transcribe", "files,", fields=("audio", "rate", "name"), enabled=enabled)

@@ -8,7 +8,7 @@ import json
 import click
 
 from provenance.cli.options import workspace_of
-from provenance.cli.progress import progress_counter
+from provenance.progress import Progress
 from provenance.errors import ProvenanceError
 
 
@@ -28,8 +28,8 @@ def check(ctx: click.Context, as_json: bool) -> None:
     from provenance.check import check_workspace
 
     workspace = workspace_of(ctx)
-    with progress_counter("check: texts", unit="texts") as advance:
-        report = check_workspace(workspace, progress=advance)
+    with Progress("check: texts", "texts") as bar:
+        report = check_workspace(workspace, progress=bar.advance)
     if as_json:
         data = dataclasses.asdict(report)
         data["ok"] = report.ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provenance.cli.options import workspace_of
-from provenance.cli.progress import progress_counter
+from provenance.progress import Progress
 
 
 @click.command()
@@ -54,8 +54,8 @@ def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engin
     options = DedupOptions(threshold=threshold, num_perm=num_perm, ngram=ngram, seed=seed, scheme=scheme,
                            engine=engine, workers=workers, batch_size=batch_size, ray_address=ray_address)
     workspace = workspace_of(ctx)
-    with progress_counter("dedup: signatures", unit="docs") as advance:
-        summary = run_dedup(Ledger(workspace), options, progress=advance)
+    with Progress("dedup: signatures", unit="docs") as shown:
+        summary = run_dedup(Ledger(workspace), options, progress=shown.advance)
     if summary.unchanged:
         click.echo(f"run {summary.run_id}: {summary.documents} documents, nothing changed since the last dedup "
                    f"run (same documents, texts, rights and parameters); clusters kept as they are", err=True)

@@ -54,6 +54,7 @@ def demo(ctx: click.Context) -> None:
     from provenance.export import audit_and_export
     from provenance.ledger import Ledger
     from provenance.queries import run_query
+    from provenance.stage import open_run
     from transcribe.model import choose_runtime, resolve_model
     from transcribe.pipeline import Request, Settings, transcribe_media
 
@@ -64,9 +65,9 @@ def demo(ctx: click.Context) -> None:
     step("Import a bring-your-own corpus (provenance/sample/corpus.jsonl)")
     sample = resources.files("provenance.sample") / "corpus.jsonl"
     with resources.as_file(sample) as path:
-        run = ledger.start_run("import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True})
-        stats = import_tabular(ledger, run.run_id, path, "jsonl", ColumnMap())
-        ledger.finish_run(run, {"rows": stats.rows, "documents": stats.documents_new})
+        with open_run(ledger, "import", {"files": ["provenance/sample/corpus.jsonl"], "demo": True}) as run:
+            stats = import_tabular(ledger, run.run_id, path, "jsonl", ColumnMap())
+            run.note(rows=stats.rows, documents=stats.documents_new)
     click.echo(f"   {stats.rows} rows, {stats.documents_new} new or changed documents")
 
     site_root = resources.files("provenance.sample") / "site"

@@ -8,7 +8,7 @@ import click
 
 from provenance.cli.jsonout import note_output
 from provenance.cli.options import workspace_of
-from provenance.cli.progress import progress_counter
+from provenance.progress import Progress
 
 
 @click.command()
@@ -39,9 +39,9 @@ def export(ctx: click.Context, policy: str, out: Path, creator: str | None, url:
     from provenance.policies import load_policy
 
     chosen = load_policy(policy)
-    with progress_counter(f"export {chosen.name}", "documents") as advance:
+    with Progress(f"export {chosen.name}", "documents") as shown:
         result = export_policy(Ledger(workspace_of(ctx)), chosen, out, creator=creator, url=url,
-                               progress=advance)
+                               progress=shown.advance)
     note = "" if result.recorded else " (the same export was recorded before: nothing new in the ledger)"
     click.echo(f"export {result.export_id}: {result.n_documents:,} documents ({result.n_chars:,} characters) "
                f"cleared by policy {chosen.name}, {result.n_attribution:,} listed in ATTRIBUTION.md; "

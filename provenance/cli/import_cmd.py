@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from pathlib import Path
 
 import click
 
+from provenance.progress import Progress
+
 from provenance.cli.options import workspace_of
-from provenance.cli.progress import progress_counter
 from provenance.errors import InputError
 
 
@@ -61,7 +65,7 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
             return
         click.echo(f"{result.path}: {describe(result.stats)}", err=True)
 
-    summary = import_files(workspace_of(ctx), files, options, progress=progress_counter, on_file=report)
+    summary = import_files(workspace_of(ctx), files, options, progress=_progress, on_file=report)
     failed = summary.failed
     if single and failed:
         raise failed[0].error  # type: ignore[misc]
@@ -83,3 +87,10 @@ def describe(stats) -> str:  # noqa: ANN001 - crawl.importers.tabular.ImportStat
     if stats.bad_rows:
         line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
     return line
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int], None]]:
+    """The import's line in the one progress display, for one file."""
+    with Progress(description, "rows") as shown:
+        yield shown.advance

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -23,50 +20,6 @@ def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
     if not temps or any(not 0.0 <= t <= 1.0 for t in temps):
         raise click.BadParameter(f"{value!r} is not a temperature between 0 and 1 or a comma-separated list of them")
     return temps
-
-
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds / 60:.1f} min"
-
-
-def _rate(stats: Any) -> str:
-    rtf = stats.real_time_factor
-    return f"RTF {rtf:.3f} ({1 / rtf:.1f}x real time)" if rtf else "RTF -"
-
-
-class _Display:
-    """Progress of a run on stderr: a live line on a terminal (files done, audio hours,
-    real-time factor), plain lines otherwise; ``log`` prints above the live line."""
-
-    def __init__(self, bar: Any = None, task: Any = None):
-        self.bar = bar
-        self.task = task
-
-    def update(self, stats: Any, name: str | None) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, total=max(stats.queued, stats.processed), completed=stats.processed,
-                            audio=_hours(stats.audio_s), rate=_rate(stats), name=(name or "")[:30])
-
-    def log(self, message: str) -> None:
-        if self.bar is not None:
-            self.bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
-        else:
-            click.echo(message, err=True)
-
-
-@contextmanager
-def _progress() -> Iterator[_Display]:
-    if not sys.stderr.isatty():
-        yield _Display()
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = [TextColumn("[bold]transcribe"), BarColumn(bar_width=20), MofNCompleteColumn(), TextColumn("files,"),
-               TextColumn("{task.fields[audio]} audio,"), TextColumn("{task.fields[rate]}"),
-               TimeElapsedColumn(), TextColumn("{task.fields[name]}")]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        yield _Display(bar, bar.add_task("transcribe", total=None, audio="0.0 min", rate="RTF -", name=""))
 
 
 @click.command()
@@ -196,7 +149,7 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
             where = f"; {plan.describe()} on {cluster.label}"
         else:
             runtime = choose_runtime(device, compute_type, batch_size, cpu_threads)
-        display = stack.enter_context(_progress())
+        from transcribe.pipeline import transcribe_progress
 
         def started(n_items: int) -> None:
             click.echo(f"transcribe: {n_items} media, model {spec.name} on {runtime.device} ({runtime.compute_type}, "
@@ -204,15 +157,14 @@ def transcribe(ctx: click.Context, inputs: tuple[str, ...], from_ledger: bool, m
 
         run_id, stats = transcribe_media(
             Ledger(workspace), request, spec, runtime, settings, engine=ray_engine, on_start=started,
-            on_progress=display.update,
-            on_failure=lambda item, reason: display.log(f"failed: {item.media_url}: {reason}"))
+            progress=transcribe_progress())
     _summary(run_id, stats, workspace.root)
 
 
 def _summary(run_id: str, stats: Any, root: Any) -> None:
     parts = [f"{stats.done} transcribed"]
     if stats.done:
-        parts[0] += f" ({_hours(stats.audio_s)} of audio in {stats.wall_s:.1f} s, {_rate(stats)})"
+        parts[0] += f" ({stats.audio_label()} of audio in {stats.wall_s:.1f} s, {stats.rate_label()})"
     if stats.failed:
         parts.append(f"{stats.failed} failed (reasons in the `transcriptions` view; --retry-failed tries again)")
     if stats.skipped_done:
