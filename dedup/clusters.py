@@ -22,17 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from provenance import licenses
+from provenance.records import consent_rank
 
-CONSENT_RANK = {"granted": 0, "unspecified": 1, "opted_out": 2}  # anything else ranks as opted_out
 LICENSE_CLASS = ("an open license", "a license that grants permission", "no license")
 
 
 def cluster_id(smallest_doc_id: str) -> str:
     return f"dup-{smallest_doc_id}"
-
-
-def consent_rank(consent: str | None) -> int:
-    return CONSENT_RANK.get(consent or "", 2)
 
 
 def license_rank(spdx: str | None) -> int:

@@ -32,7 +32,8 @@ import duckdb
 
 from provenance.errors import ProvenanceError
 from provenance.ids import domain_of, new_run_id, registered_domain, utcnow
-from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run
+from provenance.records import (ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, consent_of_rank_sql,
+                                consent_rank_sql)
 from provenance.version import DISTRIBUTION
 from provenance.workspace import Workspace
 
@@ -90,8 +91,7 @@ DOCUMENT_STATE_COLUMNS = (
 _REVOKES = ("((rv.kind = 'url' AND {d}.url = rv.value) OR "
             "(rv.kind = 'domain' AND ({d}.domain = rv.value OR {d}.domain LIKE '%.' || rv.value)))")
 # The most restrictive consent among rows (a value outside the three counts as opted_out).
-_WORST_CONSENT = ("CASE max(CASE consent WHEN 'granted' THEN 0 WHEN 'unspecified' THEN 1 ELSE 2 END) "
-                  "WHEN 0 THEN 'granted' WHEN 1 THEN 'unspecified' ELSE 'opted_out' END")
+_WORST_CONSENT = consent_of_rank_sql(f"max({consent_rank_sql('consent')})")
 
 
 def with_vocabulary(batch: pa.Table) -> pa.Table:

@@ -17,6 +17,10 @@ FetchOutcome = Literal["document", "skipped", "error", "not_text"]
 
 SOURCE_TYPES: tuple[str, ...] = ("web", "transcript", "import")
 CONSENT_VALUES: tuple[str, ...] = ("opted_out", "granted", "unspecified")
+# Consent from the most open to the most restrictive. Where several decisions meet (a cluster of
+# near-duplicates, a transcript and its page) the most restrictive wins, and a value outside
+# these three counts as opted_out. Python and SQL both take the order from here.
+CONSENT_ORDER: tuple[Consent, ...] = ("granted", "unspecified", "opted_out")
 FETCH_OUTCOMES: tuple[str, ...] = ("document", "skipped", "error", "not_text")
 
 # Signal kinds recorded in ``consent_signals.signal``.
@@ -30,6 +34,23 @@ SIGNAL_KINDS: tuple[str, ...] = (
     "ai_txt",  # ai.txt evaluated for the page: value 'disallowed' | 'allowed' | 'unreadable'
     "import_column",  # a consent value given by an imported corpus: value 'opted_out'|'granted'|'unspecified'
 )
+
+
+def consent_rank(consent: str | None) -> int:
+    """0 for the most open consent, up to the most restrictive (unknown values rank last)."""
+    return CONSENT_ORDER.index(consent) if consent in CONSENT_ORDER else len(CONSENT_ORDER) - 1
+
+
+def consent_rank_sql(expr: str) -> str:
+    """SQL for :func:`consent_rank` of the expression ``expr``."""
+    whens = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(CONSENT_ORDER[:-1]))
+    return f"CASE {expr} {whens} ELSE {len(CONSENT_ORDER) - 1} END"
+
+
+def consent_of_rank_sql(expr: str) -> str:
+    """SQL turning a rank (``expr``) back into its consent value."""
+    whens = " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(CONSENT_ORDER[:-1]))
+    return f"CASE {expr} {whens} ELSE '{CONSENT_ORDER[-1]}' END"
 
 
 def _check_choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:

@@ -120,3 +120,41 @@ def test_progress_refuses_a_field_it_did_not_declare():
         progress.update(audio="1.0 min")
         with pytest.raises(ValueError, match="rate"):
             progress.update(rate="RTF 0.1")
+
+
+def test_every_command_that_does_work_is_a_recorded_run_with_its_counts(cli, workspace, tmp_path):
+    from tests.conftest import write_jsonl
+
+    data = write_jsonl(tmp_path / "a.jsonl", [{"url": f"https://example.org/{i}", "text": f"text number {i}",
+                                                "license": "CC-BY-4.0"} for i in range(4)])
+    ws = str(workspace.root)
+    assert cli("-w", ws, "import", str(data)).code == 0
+    assert cli("-w", ws, "dedup").code == 0
+    assert cli("-w", ws, "revoke", "--url", "https://example.org/1", "--reason", "owner asked").code == 0
+    report = tmp_path / "audit.md"
+    assert cli("-w", ws, "audit", "--out", str(report)).code == 0
+    runs = Ledger(workspace).query("SELECT command, status, counts FROM run_log ORDER BY started_at").to_pylist()
+    assert [(r["command"], r["status"]) for r in runs] == [
+        ("import", "finished"), ("dedup", "finished"), ("revoke", "finished"), ("audit", "finished")]
+    audit = json.loads(runs[-1]["counts"])
+    assert audit["documents"] == 4 and audit["report"] == str(report.resolve())
+    assert json.loads(runs[2]["counts"])["documents"] == 1
+
+
+def test_an_audit_of_a_workspace_without_a_ledger_records_nothing(cli, workspace):
+    result = cli("-w", str(workspace.root), "audit")
+    assert result.code == 1 and "no ledger" in result.err
+    assert not workspace.ledger_path.exists()
+
+
+@pytest.mark.parametrize("value", ["granted", "unspecified", "opted_out", "yes", "", None])
+def test_the_consent_order_reads_the_same_in_python_and_in_sql(value):
+    import duckdb
+
+    from provenance.records import CONSENT_ORDER, consent_of_rank_sql, consent_rank, consent_rank_sql
+
+    con = duckdb.connect()
+    rank = con.execute(f"SELECT {consent_rank_sql('$v')} AS r", {"v": value}).fetchone()[0]
+    assert rank == consent_rank(value)
+    back = con.execute(f"SELECT {consent_of_rank_sql('$r')}", {"r": rank}).fetchone()[0]
+    assert back == (value if value in CONSENT_ORDER else "opted_out")

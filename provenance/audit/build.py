@@ -10,6 +10,7 @@ from provenance.audit.model import BarChart, Figures, Note, QueryResult, Report,
 from provenance.audit.queries import EU_TOP_MAX, EU_TOP_SHARE, TOP_N, AuditQuery, audit_queries
 from provenance.ledger import Ledger, LedgerMissingError
 from provenance.policies import Policy, builtins, sync_license_classes
+from provenance.records import CONSENT_ORDER
 from provenance.sandbox import judge, sandboxed
 
 
@@ -106,7 +107,7 @@ def sections(policies: Sequence[Policy]) -> tuple[Section, ...]:
                 (BarChart("consent_overall", "Documents by consent", "consent", ("documents",)),
                  Table("consent_overall", "Consent status"),
                  BarChart("consent_by_domain", "Consent by domain (largest domains)", "domain",
-                          ("granted", "unspecified", "opted_out")),
+                          CONSENT_ORDER),
                  Table("consent_by_domain", f"Consent by domain (top {TOP_N} by documents)"),
                  Table("opt_out_mechanisms", "Mechanisms that opted documents out",
                        empty="no document is opted out"),

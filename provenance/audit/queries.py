@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provenance.policies import LICENSE_CLASSES, Policy
+from provenance.records import consent_rank_sql
 
 TOP_N = 50  # rows of the longer tables (the full lists are one `provenance sql` away)
 EU_TOP_SHARE = 0.10  # the EU AI Act training-content summary lists the top 10% of domains ...
@@ -154,7 +155,7 @@ SELECT consent, count(*) AS documents, sum(n_chars) AS characters,
        count(*) FILTER (WHERE revoked) AS revoked
 FROM documents, total
 GROUP BY consent
-ORDER BY CASE consent WHEN 'granted' THEN 1 WHEN 'unspecified' THEN 2 ELSE 3 END"""),
+ORDER BY {consent_rank_sql('consent')}"""),
         AuditQuery("consent_by_domain", f"Consent by domain (top {TOP_N} domains by documents)", f"""WITH per_domain AS (
     SELECT coalesce(domain, '(no domain)') AS domain, count(*) AS documents,
            count(*) FILTER (WHERE consent = 'granted') AS granted,

@@ -32,6 +32,8 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
     reproduced with `provenance sql`. The HTML file is self-contained: it opens offline.
     """
     from provenance.audit import REPORT_MARK, build_report, format_for, render, save
+    from provenance.audit.build import prepare
+    from provenance.stage import open_run
     from provenance.outputs import check_file
     from provenance.ledger import Ledger
     from provenance.policies import BUILTIN_NAMES, builtins, load_policy
@@ -48,18 +50,24 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
     names = [p.name for p in chosen]
     if len(set(names)) != len(names):
         raise click.UsageError(f"two policies share a name ({', '.join(names)}): give each a distinct `name`")
-    report = build_report(Ledger(workspace), chosen)
-    text = render(report, fmt)
-    totals = report.result("corpus_totals").first()
-    cleared = {r["policy"]: r["share_documents"] for r in report.result("policy_clearance").records()}
-    shares = ", ".join(f"{name} {cleared[name] or 0:.1%}" for name in names if name in cleared)
-    summary = f"audit of {totals.get('documents', 0):,} documents; cleared: {shares}"
-    if to_stdout:
-        sys.stdout.write(text)
-        click.echo(summary, err=True)
-        return
-    assert target is not None
-    path = save(text, target, workspace)
+    ledger = Ledger(workspace)
+    prepare(ledger)  # a workspace with no ledger is refused before a run is recorded
+    config = {"policies": names, "format": fmt, "out": "-" if target is None else str(target)}
+    with open_run(ledger, "audit", config) as run:
+        report = build_report(ledger, chosen)
+        text = render(report, fmt)
+        totals = report.result("corpus_totals").first()
+        cleared = {r["policy"]: r["share_documents"] for r in report.result("policy_clearance").records()}
+        run.note(documents=totals.get("documents", 0), cleared=cleared)
+        shares = ", ".join(f"{name} {cleared[name] or 0:.1%}" for name in names if name in cleared)
+        summary = f"audit of {totals.get('documents', 0):,} documents; cleared: {shares}"
+        if to_stdout:
+            sys.stdout.write(text)
+            click.echo(summary, err=True)
+            return
+        assert target is not None
+        path = save(text, target, workspace)
+        run.note(report=str(path))
     note_output("report", path)
     click.echo(f"{summary}; report: {path}", err=True)
     click.echo(str(path))
