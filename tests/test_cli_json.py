@@ -57,7 +57,8 @@ def test_import_export_audit_revoke_print_the_ledgers_runs(tmp_path):
     r = run_process("-w", ws, "audit", "--json")
     assert r.code == 0, r.err
     obj = one_object(r.out)
-    assert obj["outputs"]["report"].endswith("audit.html") and obj["runs"] == []
+    assert obj["outputs"]["report"].endswith("audit.html")
+    assert [x["command"] for x in obj["runs"]] == ["audit"] and obj["counts"]["report"] == obj["outputs"]["report"]
 
     r = run_process("-w", ws, "revoke", "--url", ROWS[1]["url"], "--reason", "owner asked", "--json")
     assert r.code == 0, r.err

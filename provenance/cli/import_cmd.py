@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
 from pathlib import Path
 
 import click
 
-from provenance.progress import Progress
-
 from provenance.cli.options import workspace_of
 from provenance.errors import InputError
+from provenance.progress import Progress
 
 
 @click.command("import")
