@@ -28,7 +28,7 @@ from crawl.sink import DOMAIN_FILES_TABLE, domain_files_table
 from provenance import consent as consent_mod
 from provenance.ids import domain_of
 from provenance.ledger import LedgerWriter
-from provenance.records import ConsentSignal, Document
+from provenance.records import DOCUMENT_COLUMNS, ConsentSignal, Document
 
 # A capture is the same capture whoever stored it and in which run: importing it again adds nothing.
 CAPTURE_KEY = ("url", "fetched_at", "state", "body_sha256")
@@ -140,9 +140,6 @@ def from_domain_file(signal: ConsentSignal) -> bool:
     return any(evidence.startswith(f"{origin}{path} (") for path in FILE_PATHS.values())
 
 
-_DOC_COLUMNS = ("doc_id", "url", "domain", "source_type", "fetched_at", "text_sha256", "n_chars", "shard",
-                "license", "license_evidence", "consent", "consent_evidence", "title", "author", "published",
-                "language", "parent_doc_id")
 
 
 def reresolve(writer: LedgerWriter, run_id: str, index: CaptureIndex, origins: Iterable[str]) -> int:
@@ -153,7 +150,7 @@ def reresolve(writer: LedgerWriter, run_id: str, index: CaptureIndex, origins: I
     if not domains:
         return 0
     rows = writer.query(
-        f"SELECT {', '.join(_DOC_COLUMNS)} FROM document_state "
+        f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM document_state "
         f"WHERE source_type = 'web' AND domain IN (SELECT unnest(?)) ORDER BY doc_id", [domains]).to_pylist()
     docs = [Document(**r) for r in rows if r["url"] and origin_of(r["url"]) in origins]
     changed = 0

@@ -157,6 +157,11 @@ class Document:
         _check_choice("consent", self.consent, CONSENT_VALUES)
 
 
+# A document's columns, in order: the one list that the Arrow schema, the ledger's document rows
+# and every stage that reads documents back take.
+DOCUMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Document))
+
+
 @dataclass(frozen=True, slots=True)
 class FetchRecord:
     """Every URL a stage considered, fetched or not, and what came of it."""

@@ -24,7 +24,7 @@ from provenance import licenses
 from provenance.ids import utcnow
 from provenance.stage import open_run
 from provenance.ledger import Ledger
-from provenance.records import Document, LicenseDecision, LicenseFinding
+from provenance.records import DOCUMENT_COLUMNS, Document, LicenseDecision, LicenseFinding
 
 Decide = Callable[[Iterable[LicenseFinding]], LicenseDecision]
 
@@ -41,9 +41,6 @@ class RelicenseResult:
     documents_changed: int
 
 
-_DOC_FIELDS = ("doc_id", "url", "domain", "source_type", "fetched_at", "text_sha256", "n_chars", "shard",
-               "license", "license_evidence", "consent", "consent_evidence", "title", "author",
-               "published", "language", "parent_doc_id")
 
 
 def relicense(ledger: Ledger, *, decide: Decide = licenses.choose,
@@ -64,7 +61,7 @@ def relicense(ledger: Ledger, *, decide: Decide = licenses.choose,
             ORDER BY doc_id, observed_at DESC
         """).to_pylist()
         docs = {r["doc_id"]: r for r in writer.query(
-            f"SELECT {', '.join(_DOC_FIELDS)} FROM documents").to_pylist()}
+            f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM documents").to_pylist()}
         now = utcnow()
         by_doc: dict[str, list[LicenseFinding]] = {}
         changed_findings: list[LicenseFinding] = []

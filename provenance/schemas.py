@@ -9,18 +9,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from provenance.records import as_row
+from provenance.records import DOCUMENT_COLUMNS, as_row
 
 TS = pa.timestamp("us")
 
-DOCUMENT_SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("url", pa.string()), ("domain", pa.string()),
-    ("source_type", pa.string()), ("fetched_at", TS), ("text_sha256", pa.string()),
-    ("n_chars", pa.int64()), ("shard", pa.string()), ("license", pa.string()),
-    ("license_evidence", pa.string()), ("consent", pa.string()), ("consent_evidence", pa.string()),
-    ("title", pa.string()), ("author", pa.string()), ("published", pa.string()),
-    ("language", pa.string()), ("parent_doc_id", pa.string()),
-])
+_DOCUMENT_TYPES = {"fetched_at": TS, "n_chars": pa.int64()}  # every other document column is a string
+DOCUMENT_SCHEMA = pa.schema([(name, _DOCUMENT_TYPES.get(name, pa.string())) for name in DOCUMENT_COLUMNS])
 FETCH_SCHEMA = pa.schema([
     ("url", pa.string()), ("outcome", pa.string()), ("fetched_at", TS), ("status", pa.int32()),
     ("reason", pa.string()), ("content_type", pa.string()), ("n_bytes", pa.int64()),
