@@ -5,6 +5,7 @@ their hashes), ``minhash`` (datasketch-identical signatures in numpy batches), `
 pure tasks), ``engine`` (the
 signature stage over row groups and the banding stage: the local engine, worker processes), ``index`` (signatures kept between runs),
 ``lsh`` (bands, candidate pairs, verification), ``clusters`` (components, canonical choice) and
+``state`` and ``incremental`` (what a run keeps, and a run over what changed since) and
 ``pipeline`` (the ``provenance dedup`` run). ``ray_engine`` runs the signature and banding stages
 as Ray tasks (``--engine ray``; Ray is imported only there). ``synthetic`` generates test and
 benchmark corpora.

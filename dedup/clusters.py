@@ -140,12 +140,24 @@ def _why(best: int, other: int, rights: Rights, c_rank: np.ndarray, l_rank: np.n
 SimilarityFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exact_group: np.ndarray) -> list[ClusterAssignment]:
+def doc_id_ranks(doc_ids: Column) -> np.ndarray:
+    """The rank of each row's doc_id among the rows (0: the smallest)."""
+    values = doc_ids if isinstance(doc_ids, (pa.Array, pa.ChunkedArray)) else pa.array(doc_ids, pa.string())
+    order = pc.sort_indices(values).to_numpy()
+    ranks = np.empty(len(order), np.int64)
+    ranks[order] = np.arange(len(order))
+    return ranks
+
+
+def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exact_group: np.ndarray,
+           id_rank: np.ndarray | None = None) -> list[ClusterAssignment]:
     """Cluster assignments of every row in a component of two or more rows.
 
     ``labels``: component label per row (from :func:`components`); ``exact_group``: exact-duplicate
     group per row (rows with equal normalised text share it); ``similarity_to(rows, canonical_rows)``
-    gives estimated Jaccard similarities.
+    gives estimated Jaccard similarities; ``id_rank``: each row's doc_id rank (default: the row
+    index, for rows sorted by doc_id). A cluster's id and the last tie-break go by doc_id, so they
+    do not depend on the order of the rows.
     """
     n = len(labels)
     sizes = np.bincount(labels, minlength=n)
@@ -155,9 +167,15 @@ def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exac
     c_rank = _ranks(rights.consent, consent_rank)
     l_rank = _ranks(rights.license, license_rank)
     fetched = rights.first_fetched_at.astype("datetime64[us]").astype(np.int64)
+    rank = np.arange(n, dtype=np.int64) if id_rank is None else np.asarray(id_rank, np.int64)
+    # the smallest doc_id of each component names it
+    by_id = members[np.lexsort((rank[members], labels[members]))]
+    opens = np.ones(len(by_id), bool)
+    opens[1:] = labels[by_id[1:]] != labels[by_id[:-1]]
+    name_row = dict(zip(labels[by_id[opens]].tolist(), by_id[opens].tolist()))
 
-    # order members by (cluster, consent, license, fetch, row): the first of each cluster wins
-    order = members[np.lexsort((members, fetched[members], l_rank[members], c_rank[members], labels[members]))]
+    # order members by (cluster, consent, license, fetch, doc_id): the first of each cluster wins
+    order = members[np.lexsort((rank[members], fetched[members], l_rank[members], c_rank[members], labels[members]))]
     first = np.ones(len(order), bool)
     first[1:] = labels[order[1:]] != labels[order[:-1]]
     canonical_of_label = dict(zip(labels[order[first]].tolist(), order[first].tolist()))
@@ -175,7 +193,8 @@ def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exac
     doc_ids = cast(list[str], sub.doc_ids)  # doc_id is never null
     c_rank, l_rank = c_rank[members], l_rank[members]
     out = []
-    for k, c, label, sim, is_exact in zip(range(len(members)), at[canon].tolist(), at[labels[members]].tolist(),
+    names = np.array([name_row[int(lab)] for lab in labels[members]], np.int64)
+    for k, c, label, sim, is_exact in zip(range(len(members)), at[canon].tolist(), at[names].tolist(),
                                           sims.tolist(), exact.tolist()):
         cid = cluster_id(doc_ids[label])
         if k == c:

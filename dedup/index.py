@@ -113,12 +113,20 @@ class SignatureIndex:
                 removed.append(path)
         return removed
 
-    def _readable_parts(self) -> list[Path]:
-        return [p for p in (self.workspace.absolute(rel) for rel in self.parts()) if p.exists()]
+    def parts_after(self, run_id: str) -> list[str]:
+        """Parts registered by runs that started after ``run_id`` (a killed run's), oldest first."""
+        return self.ledger.query(
+            "SELECT p.part FROM minhash_part_log p JOIN run_log r USING (run_id) WHERE p.index_key = ? AND "
+            "r.started_at > (SELECT started_at FROM run_log WHERE run_id = ?) ORDER BY p.created_at, p.part",
+            [self.key, run_id]).column("part").to_pylist()
 
-    def stored_keys(self) -> pa.Table:
-        """``(doc_id, text_sha256)`` of every stored signature."""
-        tables = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in self._readable_parts()]
+    def _readable_parts(self, parts: list[str] | None = None) -> list[Path]:
+        chosen = self.parts() if parts is None else parts
+        return [p for p in (self.workspace.absolute(rel) for rel in chosen) if p.exists()]
+
+    def stored_keys(self, parts: list[str] | None = None) -> pa.Table:
+        """``(doc_id, text_sha256)`` of every stored signature (of these parts only, when given)."""
+        tables = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in self._readable_parts(parts)]
         if not tables:
             return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string())})
         return pa.concat_tables(tables)
@@ -144,7 +152,7 @@ class SignatureIndex:
         with self.ledger.writer() as w:
             w.append_rows("minhash_part_log", table)
 
-    def load(self, doc_ids: pa.Array, text_sha256: pa.Array) -> LoadedSignatures:
+    def load(self, doc_ids: pa.Array, text_sha256: pa.Array, parts: list[str] | None = None) -> LoadedSignatures:
         """The stored signatures of these documents' current texts, aligned with ``doc_ids``.
 
         One hash lookup of all stored keys against the wanted ones (linear in both), then each
@@ -154,10 +162,10 @@ class SignatureIndex:
         found = np.zeros(n, bool)
         n_shingles = np.zeros(n, np.int64)
         sigs = np.empty((n, self.params.num_perm), dtype_for(self.params.width))
-        parts = self._readable_parts()
-        if not parts or n == 0:
+        paths = self._readable_parts(parts)
+        if not paths or n == 0:
             return LoadedSignatures(found, pa.nulls(n, pa.string()), n_shingles, sigs)
-        part_keys = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in parts]
+        part_keys = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in paths]
         sizes = [t.num_rows for t in part_keys]
         stored = pa.concat_tables(part_keys).combine_chunks()
         del part_keys
@@ -172,7 +180,7 @@ class SignatureIndex:
         norm_rows: list[np.ndarray] = []
         norm_values: list[pa.Array] = []
         start = 0
-        for path, size in zip(parts, sizes):
+        for path, size in zip(paths, sizes):
             rows = target[start:start + size]
             start += size
             part_rows = np.flatnonzero(rows >= 0)

@@ -19,30 +19,36 @@ The ledger is read through short read-only connections and written in a few shor
 run's start, part registrations a few at a time, the final commit), so readers are never locked
 out for long and nothing is held while hashing.
 
-Incremental by construction: stored signatures are reused, and the clusters of all current
-documents are recomputed from them (cheap next to hashing), so a run after new documents arrive
-gives exactly the clusters a run from scratch would. A run whose input (every document's id,
-current text, license, consent and first fetch, and the parameters) has the fingerprint of the
-last finished run's skips straight to recording itself: nothing new costs one aggregate query.
+Incremental (``dedup.incremental``, ``dedup.state``): a run keeps its state (every document's node,
+signature and LSH band keys, in sorted memory-mapped segments) and the ledger watermark it read
+up to. The next run reads only the documents with ledger rows past that watermark: new documents
+are hashed, probed against the stored band keys and joined to the clusters they touch; documents
+whose rights changed have their cluster's canonical choice redone; only rows that differ are
+written. Nothing new costs a few small queries. A changed text, other parameters, another license
+vocabulary, or a state that does not name the last finished run mean a full run, which gives the
+same clusters an incremental one would (tests/test_dedup_pipeline.py checks it).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.clusters import ClusterAssignment, Rights, assign, components
+from dedup import incremental
+from dedup.clusters import ClusterAssignment, Rights, assign, components, doc_id_ranks
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
+from dedup.incremental import Additions
 from dedup.index import LoadedSignatures, SignatureIndex, missing
-from dedup.lsh import MAX_BUCKET
-from dedup.minhash import estimated_jaccard
+from dedup.lsh import MAX_BUCKET, band_keys
+from dedup.minhash import dtype_for, estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
+from dedup.state import DedupState, Manifest, signature_column, string_keys, write_key_run, write_nodes
+from provenance import licenses
 from provenance.ids import utcnow
 from provenance.ledger import Ledger
 from provenance.records import Run
@@ -51,6 +57,7 @@ from provenance.stage import open_run
 NO_LONGER = "no longer a duplicate of another document"
 _SIM_DIGITS = 6
 REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one short write each)
+_STATE_BATCH = 65_536  # node rows per record batch of the dedup state
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +91,9 @@ class DedupSummary:
     bands: int
     rows: int
     index_key: str
-    input_fingerprint: str = ""  # equal in the next run: nothing to recompute
-    unchanged: bool = False  # this run found the input of the last finished run and skipped the work
+    input_fingerprint: str = ""  # the ledger watermark and parameters this run's clusters describe
+    unchanged: bool = False  # nothing changed since the last finished run: the work was skipped
+    mode: str = "full"  # "full": every document; "incremental": what changed since the last run; "unchanged"
 
     def counts(self) -> dict:
         out = asdict(self)
@@ -107,14 +115,17 @@ PairFinder = Callable[[np.ndarray, LshParams, int, np.ndarray], tuple[np.ndarray
 def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndarray,
                       sigs: np.ndarray, lsh: LshParams, max_bucket: int = MAX_BUCKET,
                       find_pairs: PairFinder | None = None) -> ClusterResult:
-    """Stages 3-5 over documents sorted by doc_id (``doc_id, consent, license, first_fetched_at``).
+    """Stages 3-5 over documents in node order (``doc_id, consent, license, first_fetched_at``;
+    see ``dedup.state``: an exact-duplicate group is represented by its first row, and a large LSH
+    bucket pairs each row with the rows just before it, so rows added later never change the
+    pairs among earlier ones). Cluster ids and the last tie-break go by doc_id, whatever the order.
 
     ``find_pairs`` runs stage 4 (an engine's ``similar_pairs``; default: in this process); every
     engine returns the same pairs, so the clusters do not depend on it."""
     n = docs.num_rows
     if n == 0:
         return ClusterResult([], 0, 0, np.empty((0, 2), np.int64))
-    # exact duplicates: group by normalised text hash, the first row (smallest doc_id) represents
+    # exact duplicates: group by normalised text hash, the first row (earliest node) represents
     groups = pc.dictionary_encode(norm_sha256).indices.to_numpy(zero_copy_only=False)
     groups = groups.astype(np.int64)
     first_row = np.full(groups.max() + 1, n, np.int64)
@@ -137,41 +148,63 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
     def similarity(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
         return estimated_jaccard(sigs[rows], sigs[other])
 
-    assignments = assign(labels, rights, similarity, groups)
+    assignments = assign(labels, rights, similarity, groups, doc_id_ranks(docs.column("doc_id")))
     return ClusterResult(assignments, len(exact_left), len(pairs), np.stack([left, right], axis=1))
 
 
 _DOCUMENTS_SQL = """
-    SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, f.first_fetched_at
+    SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, f.first_fetched_at, f.first_seq
     FROM documents d
-    JOIN (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at
+    JOIN (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at, min(seq) AS first_seq
           FROM document_log GROUP BY doc_id, text_sha256) f USING (doc_id, text_sha256)
+    ORDER BY f.first_seq, d.doc_id
 """
 
-
-def _load_documents(ledger: Ledger) -> pa.Table:
-    """The latest state of every document, sorted by doc_id, with ``first_fetched_at``: when its
-    current text was first fetched (a re-crawl of the same text must not make a copy look newer)."""
-    return ledger.query(_DOCUMENTS_SQL + " ORDER BY d.doc_id")
-
-
-def input_fingerprint(ledger: Ledger, options: DedupOptions, lsh: LshParams) -> str:
-    """A fingerprint of everything the clusters depend on: the documents' ids, current texts,
-    licenses, consents and first fetches (one aggregate in the ledger), and the parameters."""
-    row = ledger.query(f"""
-        SELECT count(*) AS n, coalesce(bit_xor(hash(doc_id, text_sha256, license, consent, first_fetched_at)), 0) AS h
-        FROM ({_DOCUMENTS_SQL})
-    """).to_pylist()[0]
-    return (f"{row['n']}:{row['h']:016x}:{options.signature_params().key()}:{lsh.threshold}:"
-            f"{lsh.bands}x{lsh.rows}:{options.max_bucket}")
+# documents with a document_log row in (watermark, now]: new ones, and old ones whose text or rights changed
+_DELTA_SQL = """
+    WITH touched AS (SELECT DISTINCT doc_id FROM document_log WHERE seq > ? AND seq <= ?),
+    texts AS (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at, min(seq) AS first_seq
+              FROM document_log WHERE doc_id IN (SELECT doc_id FROM touched) GROUP BY doc_id, text_sha256),
+    firsts AS (SELECT doc_id, min(first_seq) AS doc_first_seq FROM texts GROUP BY doc_id)
+    SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, t.first_fetched_at, t.first_seq, f.doc_first_seq
+    FROM documents d JOIN texts t USING (doc_id, text_sha256) JOIN firsts f USING (doc_id)
+    ORDER BY t.first_seq, d.doc_id
+"""
+_WATERMARK_SQL = "SELECT coalesce(max(seq), 0) AS w FROM document_log"
 
 
-def _last_fingerprint(ledger: Ledger) -> str | None:
-    rows = ledger.query("SELECT counts FROM run_log WHERE command = 'dedup' AND status = 'finished' "
-                        "ORDER BY finished_at DESC LIMIT 1").column("counts").to_pylist()
-    if not rows or not rows[0]:
+def _load_documents(ledger: Ledger) -> tuple[int, pa.Table]:
+    """The watermark (largest ``document_log.seq``) and the latest state of every document, in
+    node order (``dedup.state``), with ``first_fetched_at``: when its current text was first
+    fetched (a re-crawl of the same text must not make a copy look newer). One read snapshot."""
+    with ledger.reader() as con:
+        watermark = int(con.sql(_WATERMARK_SQL).fetchall()[0][0])
+        return watermark, con.sql(_DOCUMENTS_SQL).to_arrow_table()
+
+
+def _load_delta(ledger: Ledger, since: int) -> tuple[int, pa.Table | None]:
+    """The watermark now and the documents with rows past ``since`` (None when there are none)."""
+    with ledger.reader() as con:
+        watermark = int(con.sql(_WATERMARK_SQL).fetchall()[0][0])
+        if watermark <= since:
+            return since, None
+        return watermark, con.sql(_DELTA_SQL, params=[since, watermark]).to_arrow_table()
+
+
+def state_key(options: DedupOptions, lsh: LshParams) -> str:
+    """Names the dedup state of a parameter set: signatures, banding, threshold, bucket cap."""
+    return f"{options.signature_params().key()}-b{lsh.bands}x{lsh.rows}-t{lsh.threshold}-m{options.max_bucket}"
+
+
+def _usable_manifest(ledger: Ledger, state: DedupState, vocabulary: str) -> Manifest | None:
+    """The state's manifest if it describes the workspace's last finished dedup run, made with
+    this license vocabulary (another vocabulary can rank licenses, so canonical choices, anew)."""
+    manifest = state.manifest()
+    if manifest is None or manifest.vocabulary != vocabulary:
         return None
-    return json.loads(rows[0]).get("input_fingerprint")
+    last = ledger.query("SELECT run_id FROM run_log WHERE command = 'dedup' AND status = 'finished' "
+                        "ORDER BY finished_at DESC LIMIT 1").column("run_id").to_pylist()
+    return manifest if last == [manifest.run_id] else None
 
 
 def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -179,9 +212,11 @@ def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b))).fill_null(False)
 
 
-def _changed_rows(ledger: Ledger, assignments: list[ClusterAssignment], run_id: str) -> pa.Table:
+def _changed_rows(ledger: Ledger, assignments: list[ClusterAssignment], run_id: str,
+                  scope: pa.Array | None = None) -> pa.Table:
     """``cluster_log`` rows for documents whose current assignment differs from the desired one
-    (a hash join of the desired rows with the ``clusters`` view, in Arrow)."""
+    (a hash join of the desired rows with the ``clusters`` view, in Arrow); with ``scope``, only
+    those documents are compared (the others keep their rows)."""
     wanted = pa.table({
         "doc_id": pa.array([a.doc_id for a in assignments], pa.string()),
         "dup_cluster": pa.array([a.dup_cluster for a in assignments], pa.string()),
@@ -189,8 +224,14 @@ def _changed_rows(ledger: Ledger, assignments: list[ClusterAssignment], run_id: 
         "similarity": pa.array([round(a.similarity, _SIM_DIGITS) for a in assignments], pa.float64()),
         "reason": pa.array([a.reason for a in assignments], pa.string()),
     })
-    current = ledger.query("SELECT doc_id, dup_cluster AS c_cluster, is_canonical AS c_canonical, "
-                           "similarity AS c_similarity, reason AS c_reason FROM clusters")
+    sql = ("SELECT doc_id, dup_cluster AS c_cluster, is_canonical AS c_canonical, "
+           "similarity AS c_similarity, reason AS c_reason FROM clusters")
+    if scope is None:
+        current = ledger.query(sql)
+    elif len(scope):
+        current = ledger.query(sql + " WHERE doc_id IN (SELECT unnest(?))", [scope.to_pylist()])
+    else:
+        current = ledger.query(sql + " WHERE false")
     both = wanted.join(current, "doc_id", join_type="full outer")
     wanted_here = pc.is_valid(both.column("reason"))
     # a document that was in a cluster and is in none now: one row saying so
@@ -233,50 +274,204 @@ def run_dedup(ledger: Ledger, options: DedupOptions = DedupOptions(),
         return summary
 
 
+@dataclass(frozen=True)
+class _Context:
+    ledger: Ledger
+    run: Run
+    options: DedupOptions
+    params: SignatureParams
+    lsh: LshParams
+    engine: Engine
+    index: SignatureIndex
+    state: DedupState
+    vocabulary: str
+    progress: Callable[[int], None] | None
+    on_plan: Callable[[int], None] | None
+
+
 def _run(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
          engine: Engine, progress: Callable[[int], None] | None,
          on_plan: Callable[[int], None] | None) -> DedupSummary:
-    run_id = run.run_id
-    others = ledger.query("SELECT run_id FROM run_log WHERE command = 'dedup' AND status = 'running' AND run_id <> ?",
-                          [run_id]).column("run_id").to_pylist()
+    running = ledger.query("SELECT run_id FROM run_log WHERE status = 'running'").column("run_id").to_pylist()
+    others = [r for r in ledger.query(
+        "SELECT run_id FROM run_log WHERE command = 'dedup' AND status = 'running' AND run_id <> ?",
+        [run.run_id]).column("run_id").to_pylist()]
     if others:
         raise DedupError(f"another dedup run ({others[0]}) is in progress on this workspace; wait for it to "
                          f"finish (or stop it), then run dedup again")
     index = SignatureIndex(ledger, params)
     index.sweep()
-    fingerprint = input_fingerprint(ledger, options, lsh)
-    if fingerprint == _last_fingerprint(ledger):
-        if on_plan:
-            on_plan(0)
-        n_docs = int(fingerprint.split(":", 1)[0])
-        summary = DedupSummary(run_id=run_id, documents=n_docs, new_signatures=0, reused_signatures=n_docs,
-                               exact_duplicates=0, candidate_edges=0, clusters=0, clustered_documents=0,
-                               rows_written=0, bands=lsh.bands, rows=lsh.rows, index_key=params.key(),
-                               input_fingerprint=fingerprint, unchanged=True)
-        _commit(ledger, run, options, params, lsh, engine, summary, None)
-        return summary
-    docs = _load_documents(ledger)
+    state = DedupState(ledger.workspace.root, state_key(options, lsh))
+    state.sweep(running)
+    ctx = _Context(ledger, run, options, params, lsh, engine, index, state, licenses.vocabulary_version(),
+                   progress, on_plan)
+    manifest = _usable_manifest(ledger, state, ctx.vocabulary)
+    if manifest is not None:
+        summary = _run_incremental(ctx, manifest)
+        if summary is not None:
+            return summary
+    return _run_full(ctx)
+
+
+def _fingerprint(ctx: _Context, watermark: int) -> str:
+    return f"{watermark}:{ctx.state.state_key}:{ctx.vocabulary}"
+
+
+def _run_full(ctx: _Context) -> DedupSummary:
+    """Every document's clusters from the stored signatures (hashing the texts that have none);
+    writes a fresh dedup state."""
+    ledger, run_id, lsh = ctx.ledger, ctx.run.run_id, ctx.lsh
+    watermark, docs = _load_documents(ledger)
     n_docs = docs.num_rows
-    todo = missing(docs.column("doc_id"), docs.column("text_sha256"), index.stored_keys())
-    if on_plan:
-        on_plan(len(todo))
+    todo = missing(docs.column("doc_id"), docs.column("text_sha256"), ctx.index.stored_keys())
+    if ctx.on_plan:
+        ctx.on_plan(len(todo))
     if len(todo):
-        _sign(ledger, index, engine, params, run_id, docs if len(todo) == n_docs else docs.take(todo), progress)
+        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, docs if len(todo) == n_docs else docs.take(todo),
+              ctx.progress)
     pa.default_memory_pool().release_unused()
-    loaded = index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks())
+    loaded = ctx.index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks())
     if not loaded.found.all():
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     docs = docs.select(["doc_id", "consent", "license", "first_fetched_at"])  # frees the texts' hashes, shards
-    rows, counts = _cluster(ledger, docs, loaded, lsh, options, engine, run_id)
+    result = cluster_documents(docs, loaded.norm_sha256, loaded.n_shingles, loaded.signatures, lsh,
+                               ctx.options.max_bucket, ctx.engine.similar_pairs)
+    rows = _changed_rows(ledger, result.assignments, run_id)
+    counts: dict = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
+              "clusters": len({a.dup_cluster for a in result.assignments}),
+              "clustered_documents": len(result.assignments)}
+    del result
+    manifest = _write_state(ctx, watermark, docs.column("doc_id").combine_chunks(), loaded, counts)
     del docs, loaded
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
-        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=params.key(),
-        input_fingerprint=fingerprint, **counts,
+        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
+        input_fingerprint=_fingerprint(ctx, watermark), mode="full", **counts,
     )
-    _commit(ledger, run, options, params, lsh, engine, summary, rows)
+    _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, rows)
+    ctx.state.publish(manifest, ctx.state.manifest())
     return summary
+
+
+def _write_state(ctx: _Context, watermark: int, doc_ids: pa.Array, loaded: LoadedSignatures,
+                 totals: dict) -> Manifest:
+    """The dedup state of a full run: every node, and the key indexes (published after the commit)."""
+    state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
+    n = len(doc_ids)
+    norm = loaded.norm_sha256.combine_chunks() if isinstance(loaded.norm_sha256, pa.ChunkedArray) else loaded.norm_sha256
+    sigs = loaded.signatures
+    width = sigs.shape[1] * sigs.dtype.itemsize
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for lo in range(0, n, _STATE_BATCH):
+            hi = min(n, lo + _STATE_BATCH)
+            yield pa.record_batch([doc_ids.slice(lo, hi - lo), norm.slice(lo, hi - lo),
+                                   pa.array(loaded.n_shingles[lo:hi], pa.int64()), signature_column(sigs[lo:hi])],
+                                  names=["doc_id", "norm_sha256", "n_shingles", "signature"])
+
+    node_name = f"nodes-{run_id}.arrow"
+    write_nodes(state.path(node_name), batches(), width)
+    # representatives: the first row of each exact-duplicate group
+    codes = pc.dictionary_encode(norm).indices.to_numpy(zero_copy_only=False).astype(np.int64) if n else \
+        np.empty(0, np.int64)
+    first = np.full(int(codes.max()) + 1 if n else 0, n, np.int64)
+    np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+    reps = np.sort(first)
+    banded = reps[loaded.n_shingles[reps] > 0]
+    node_ids = np.arange(n, dtype=np.int64)
+
+    def band_groups() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for band in range(lsh.bands):
+            slots = sigs[:, band * lsh.rows:(band + 1) * lsh.rows]
+            yield band_keys(slots, 1, lsh.rows, banded)[:, 0], banded
+
+    segments: dict = {
+        "bands": [[f"bands-{run_id}.arrow", write_key_run(state.path(f"bands-{run_id}.arrow"), band_groups())]],
+        "norms": [[f"norms-{run_id}.arrow", write_key_run(state.path(f"norms-{run_id}.arrow"),
+                                                          [(string_keys(norm.take(pa.array(reps)).to_pylist()), reps)])]],
+        "docs": [[f"docs-{run_id}.arrow", write_key_run(state.path(f"docs-{run_id}.arrow"),
+                                                        [(string_keys(doc_ids.to_pylist()), node_ids)])]],
+    }
+    return Manifest(run_id=run_id, state_key=state.state_key, vocabulary=ctx.vocabulary, watermark=watermark,
+                    n_nodes=n, totals=totals, nodes=[[node_name, n]], **segments)
+
+
+def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
+    """A run over what changed since the run ``manifest`` describes; None when a change needs a
+    full run (a document's text changed)."""
+    ledger, run_id, lsh, state = ctx.ledger, ctx.run.run_id, ctx.lsh, ctx.state
+    watermark, delta = _load_delta(ledger, manifest.watermark)
+    if delta is None:
+        if ctx.on_plan:
+            ctx.on_plan(0)
+        summary = DedupSummary(run_id=run_id, documents=manifest.n_nodes, new_signatures=0,
+                               reused_signatures=manifest.n_nodes, rows_written=0, bands=lsh.bands, rows=lsh.rows,
+                               index_key=ctx.params.key(), input_fingerprint=_fingerprint(ctx, watermark),
+                               unchanged=True, mode="unchanged", **manifest.totals)
+        _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, None)
+        state.publish(replace(manifest, run_id=run_id), manifest)
+        return summary
+    first_seq = delta.column("first_seq").to_numpy()
+    is_new = delta.column("doc_first_seq").to_numpy() > manifest.watermark
+    if (~is_new & (first_seq > manifest.watermark)).any():
+        return None  # a text changed: its old text leaves its buckets, which only a full run redoes
+    new = delta.filter(pa.array(is_new))
+    rights_changed = delta.filter(pa.array(~is_new)).column("doc_id").combine_chunks()
+    doc_ids, texts = new.column("doc_id").combine_chunks(), new.column("text_sha256").combine_chunks()
+    parts = ctx.index.parts_after(manifest.run_id)
+    todo = missing(doc_ids, texts, ctx.index.stored_keys(parts))
+    if ctx.on_plan:
+        ctx.on_plan(len(todo))
+    if len(todo):
+        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, new.take(todo), ctx.progress)
+        parts = ctx.index.parts_after(manifest.run_id)
+    loaded = ctx.index.load(doc_ids, texts, parts)
+    if not loaded.found.all():
+        lost = doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
+        raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
+    added = Additions(new.select(["doc_id", "consent", "license", "first_fetched_at"]), loaded)
+    dtype = np.dtype(dtype_for(ctx.params.width))
+    upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket,
+                             ctx.params.num_perm, dtype)
+    rows = _changed_rows(ledger, upd.assignments, run_id, scope=upd.scope)
+    totals = dict(manifest.totals)
+    totals["exact_duplicates"] += upd.exact_new
+    totals["candidate_edges"] += upd.edges_new
+    totals["clusters"] += len({a.dup_cluster for a in upd.assignments}) - upd.clusters_before
+    totals["clustered_documents"] += len(upd.assignments) - upd.clustered_before
+    k = new.num_rows
+    next_manifest = _extend_state(ctx, manifest, upd, loaded, watermark, totals)
+    n_docs = manifest.n_nodes + k
+    summary = DedupSummary(
+        run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
+        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
+        input_fingerprint=_fingerprint(ctx, watermark), mode="incremental", **totals,
+    )
+    _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, rows)
+    state.publish(next_manifest, manifest)
+    return summary
+
+
+def _extend_state(ctx: _Context, manifest: Manifest, upd: incremental.Update, loaded: LoadedSignatures,
+                  watermark: int, totals: dict) -> Manifest:
+    """The state after an incremental run: one new segment per file kind, like-sized ones merged."""
+    state, run_id = ctx.state, ctx.run.run_id
+    k = upd.node_batch.num_rows
+    next_manifest = replace(manifest, run_id=run_id, watermark=watermark, n_nodes=manifest.n_nodes + k,
+                            totals=totals)
+    if k == 0:
+        return next_manifest
+    sigs = loaded.signatures
+    batch = upd.node_batch.append_column("signature", signature_column(sigs)).to_batches()
+    name = f"nodes-{run_id}.arrow"
+    write_nodes(state.path(name), iter(batch), sigs.shape[1] * sigs.dtype.itemsize)
+    next_manifest.nodes = [*manifest.nodes, [name, k]]
+    for kind, groups in upd.new_node_groups.items():
+        seg = f"{kind}-{run_id}.arrow"
+        n = write_key_run(state.path(seg), groups)
+        setattr(next_manifest, kind, state.merge([*getattr(manifest, kind), [seg, n]], kind, run_id))
+    return next_manifest
 
 
 def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: SignatureParams, run_id: str,
@@ -295,18 +490,6 @@ def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: Signatu
             index.register(written)
             written, last = [], time.monotonic()
     index.register(written)
-
-
-def _cluster(ledger: Ledger, docs: pa.Table, loaded: LoadedSignatures, lsh: LshParams, options: DedupOptions,
-             engine: Engine, run_id: str) -> tuple[pa.Table, dict]:
-    """Stages 3-5 and the changed rows."""
-    result = cluster_documents(docs, loaded.norm_sha256, loaded.n_shingles, loaded.signatures, lsh,
-                               options.max_bucket, engine.similar_pairs)
-    rows = _changed_rows(ledger, result.assignments, run_id)
-    counts = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
-              "clusters": len({a.dup_cluster for a in result.assignments}),
-              "clustered_documents": len(result.assignments)}
-    return rows, counts
 
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,

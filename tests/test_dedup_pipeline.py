@@ -3,6 +3,7 @@ consent and revocation, determinism across worker counts, incremental runs, the 
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -260,6 +261,84 @@ def test_incremental_runs_equal_a_run_from_scratch_and_a_rerun_changes_nothing(t
     assert state(incremental) == before
 
 
+SUMMARY_TOTALS = ("documents", "exact_duplicates", "candidate_edges", "clusters", "clustered_documents")
+
+
+def totals(summary) -> tuple:
+    return tuple(getattr(summary, f) for f in SUMMARY_TOTALS)
+
+
+def boilerplate_family(n: int, seed: int = 3) -> list[synthetic.SyntheticDoc]:
+    """``n`` pages sharing a 200-word block, each with its own 28-word tail: pairs sit around the
+    0.8 threshold (some verify, some do not) and share LSH buckets often, so buckets are large
+    and the pairs found depend on which bucket members are compared."""
+    words = [d.text.split() for d in synthetic.generate(n + 1, seed=seed, copy_fraction=0.0, min_words=230)]
+    block = " ".join(words[0][:200])
+    return [synthetic.SyntheticDoc(url=f"https://boiler.example/{i}", text=f"{block} {' '.join(w[:28])}",
+                                   license=None, consent="unspecified", fetched_at=T0 + timedelta(minutes=i))
+            for i, w in enumerate(words[1:])]
+
+
+@pytest.mark.parametrize("max_bucket", [64, 2])
+def test_runs_after_each_addition_equal_a_run_from_scratch_on_the_same_documents(tmp_path, corpus, max_bucket):
+    """Documents arrive in four batches of unequal size, with a dedup run after each; the clusters
+    (members, canonical choice, similarity, reason) and the corpus totals equal a from-scratch run
+    over the same ledger history, and a from-scratch run on the same workspace (its dedup state
+    deleted) writes no row. With max_bucket 2 every bucket of more than two overflows, so the pairs come from
+    the bucket windows, whose stability under additions is what makes the incremental run exact."""
+    family = boilerplate_family(60)
+    batches = [corpus[:300] + family[:30], corpus[300:310] + family[30:40], corpus[310:311], corpus[311:] + family[40:]]
+    incremental = Ledger(Workspace(tmp_path / "incremental"))
+    scratch = Ledger(Workspace(tmp_path / "scratch"))
+    runs = []
+    for batch in batches:
+        put(incremental, synthetic_rows(batch))
+        put(scratch, synthetic_rows(batch))
+        runs.append(dedup(incremental, max_bucket=max_bucket))
+    assert [r.mode for r in runs] == ["full", "incremental", "incremental", "incremental"]
+    assert [r.new_signatures for r in runs] == [len(b) for b in batches]
+    assert runs[-1].reused_signatures == len(corpus) + len(family) - len(batches[-1])
+    from_scratch = dedup(scratch, max_bucket=max_bucket)
+    assert from_scratch.mode == "full"
+    assert totals(runs[-1]) == totals(from_scratch)
+    assert clusters(incremental) == clusters(scratch)
+    assert len(clusters(scratch)) > 150 and from_scratch.clusters > 50
+    columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent"
+    assert by_url(incremental, columns) == by_url(scratch, columns)
+    # later runs changed earlier documents' rows (new members renamed a cluster, took over the
+    # canonical place or merged two clusters), not only the new documents'
+    reassigned = incremental.query("SELECT count(*) AS n FROM (SELECT doc_id FROM cluster_log GROUP BY doc_id "
+                                   "HAVING count(DISTINCT run_id) > 1)").to_pylist()[0]["n"]
+    assert reassigned > 0
+
+    shutil.rmtree(incremental.workspace.root / "index" / "dedup")  # the state lost: rebuilt from the ledger
+    rebuilt = dedup(incremental, max_bucket=max_bucket)
+    assert (rebuilt.mode, rebuilt.new_signatures, rebuilt.rows_written) == ("full", 0, 0)
+    assert totals(rebuilt) == totals(from_scratch)
+    assert dedup(incremental, max_bucket=max_bucket).mode == "unchanged"
+
+
+def test_a_run_killed_after_its_commit_leaves_a_state_the_next_run_does_not_trust(workspace, corpus):
+    """The manifest is written after the ledger commit; one that does not name the last finished
+    run (here: an older manifest put back) is ignored and the next run is a full one."""
+    ledger = Ledger(workspace)
+    put(ledger, synthetic_rows(corpus[:200]))
+    dedup(ledger)
+    manifest = next((workspace.root / "index" / "dedup").iterdir()) / "manifest.json"
+    old = manifest.read_text()
+    put(ledger, synthetic_rows(corpus[200:260]))
+    assert dedup(ledger).mode == "incremental"
+    manifest.write_text(old)  # as if the last run died between its commit and its manifest
+    put(ledger, synthetic_rows(corpus[260:300]))
+    after = dedup(ledger)
+    assert after.mode == "full" and after.new_signatures == 40
+    scratch = Ledger(Workspace(workspace.root.parent / "scratch"))
+    for lo, hi in ((0, 200), (200, 260), (260, 300)):
+        put(scratch, synthetic_rows(corpus[lo:hi]))
+    dedup(scratch)
+    assert clusters(ledger) == clusters(scratch)
+
+
 def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
     ledger = Ledger(workspace)
     a, b = base_texts(2)
@@ -267,6 +346,7 @@ def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
     assert dedup(ledger).clusters == 1
     put(ledger, [("https://b.example/1", b, None, "granted", T0 + timedelta(days=1))])  # rewritten page
     summary = dedup(ledger)
+    assert summary.mode == "full"  # a changed text can split a cluster: a full run
     assert (summary.new_signatures, summary.clusters, summary.rows_written) == (1, 0, 2)
     rows = clusters(ledger)
     assert {r["dup_cluster"] for r in rows} == {None} and {r["reason"] for r in rows} == {NO_LONGER}
@@ -287,6 +367,7 @@ def test_a_rerun_skips_only_while_nothing_the_clusters_depend_on_changed(workspa
     put(ledger, [("https://b.example/1", variant(a, 1), None, "granted", T0 + timedelta(hours=2))])
     changed = dedup(ledger, threshold=0.7)
     assert not changed.unchanged and changed.new_signatures == 0 and changed.rows_written == 2
+    assert changed.mode == "incremental"  # rights only: the cluster's canonical choice is redone
     canonical = {r["doc_id"]: r["is_canonical"] for r in clusters(ledger)}
     assert canonical[doc_id_for_url("https://b.example/1")] is True
 
