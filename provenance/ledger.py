@@ -298,6 +298,16 @@ class Ledger:
             )
         return con
 
+    @contextmanager
+    def snapshot(self) -> Iterator[LedgerView]:
+        """One consistent read-only view for a long computation (an export): readers go on
+        meanwhile; writers wait for it to close."""
+        con = self.open_reader()
+        try:
+            yield LedgerView(con, self.workspace)
+        finally:
+            con.close()
+
     def start_run(self, command: str, config: dict | None = None) -> Run:
         """Record a run in its own short write (for stages that do not hold the writer throughout)."""
         with self.writer() as w:
@@ -509,13 +519,23 @@ def _migrate(writer: LedgerWriter) -> list[int]:
     return done
 
 
-class LedgerWriter:
-    """Writes through one open connection. Each ``write`` is one transaction unless the caller
-    holds an outer one with :meth:`transaction`."""
+class LedgerView:
+    """Reads through one open connection: a read-only one (:meth:`Ledger.snapshot`) or a writer's."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, workspace: Workspace):
         self.con = con
         self.workspace = workspace
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+        return self.con.sql(sql, params=params or None).to_arrow_table()
+
+
+class LedgerWriter(LedgerView):
+    """Writes through one open connection. Each ``write`` is one transaction unless the caller
+    holds an outer one with :meth:`transaction`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, workspace: Workspace):
+        super().__init__(con, workspace)
         self._in_transaction = False
 
     # --- transactions -----------------------------------------------------------------------
@@ -981,6 +1001,3 @@ class LedgerWriter:
             if staging.is_dir() and staging.parent.name not in running:
                 shutil.rmtree(staging, ignore_errors=True)
         return moved
-
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
-        return self.con.sql(sql, params=params or None).to_arrow_table()

@@ -193,3 +193,30 @@ def test_large_exports_split_into_several_data_files(tmp_path, monkeypatch):
         assert row["doc_id"] in ids and ids == sorted(ids)
     members = fx.ledger.query("SELECT file, count(*) AS n FROM export_members GROUP BY file ORDER BY file").to_pylist()
     assert [m["n"] for m in members] == [2, 2, 2, 2]
+
+
+def test_a_reader_answers_while_an_export_runs(tmp_path):
+    """The export computes from a read-only snapshot: another process reads the ledger (waiting
+    at most 2 s for the lock) while the export streams its documents, and the export's run is
+    recorded by the short writes around it."""
+    import subprocess
+    import sys
+
+    fx = build_fixture(tmp_path / "ws")
+    probe = ("import sys; from provenance.ledger import Ledger; "
+             "print(Ledger(sys.argv[1], lock_wait_s=2).query('SELECT count(*) AS n FROM documents').to_pylist()[0]['n'])")
+    answers: list[subprocess.CompletedProcess] = []
+
+    def progress(n: int) -> None:  # called while the export writes its data files
+        if not answers:
+            answers.append(subprocess.run([sys.executable, "-c", probe, str(fx.ledger.workspace.root)],
+                                          capture_output=True, text=True))
+
+    result = export_policy(fx.ledger, builtin("open"), tmp_path / "out", progress=progress)
+    assert answers and answers[0].returncode == 0, answers[0].stderr[-300:] if answers else "no progress"
+    assert int(answers[0].stdout) == fx.ledger.query("SELECT count(*) AS n FROM documents").to_pylist()[0]["n"]
+    runs = fx.ledger.query("SELECT status, n_documents FROM runs WHERE command = 'export'").to_pylist()
+    assert runs == [{"status": "finished", "n_documents": result.n_documents}] and result.n_documents > 0
+    members = fx.ledger.query("SELECT count(*) AS n FROM export_members WHERE export_id = ?", [result.export_id])
+    assert members.to_pylist() == [{"n": result.n_documents}]
+    assert not (fx.ledger.workspace.runs_dir / "export-members.parquet").exists()

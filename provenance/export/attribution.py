@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provenance.export.escape import md_link, md_text
-from provenance.ledger import LedgerWriter
+from provenance.ledger import LedgerView
 from provenance.policies import Policy
 
 BATCH = 10_000
@@ -30,7 +30,7 @@ def line(title: str | None, author: str | None, url: str | None, license: str | 
     return f"- {what}{kind}{by}{source}, licensed under {lic_text}"
 
 
-def write(writer: LedgerWriter, cleared: str, path: Path, policy: Policy) -> int:
+def write(writer: LedgerView, cleared: str, path: Path, policy: Policy) -> int:
     """Write the attribution file for the cleared documents; returns the works listed."""
     reader = writer.con.sql(f"""
         SELECT coalesce(domain, '(no domain)') AS domain, title, author, url, license, license_name,

@@ -1,6 +1,9 @@
 """``export``: the documents a policy clears, with their text, provenance and attribution.
 
-One export holds the ledger's write lock from start to end, so it sees one consistent state:
+An export computes from one consistent read-only snapshot of the ledger (readers go on meanwhile)
+and takes the write lock only for its short writes: opening its run, recording the export with
+its members and publishing the directory, and finishing its run. The export is the ledger as it
+stood when the snapshot was taken (a revocation committed later shows in ``revocation_impact``).
 
 1. the documents the policy clears go to a temporary table (the policy's SQL predicate over
    ``document_rights``), sorted by ``doc_id``;
@@ -10,8 +13,9 @@ One export holds the ledger's write lock from start to end, so it sees one consi
 3. ``manifest.parquet`` (with each document's hash; the root hash is computed while it is written),
    ``ATTRIBUTION.md``, ``croissant.json``, ``README.md`` and last the marker
    ``provenance-export.json`` (every file's SHA-256 and the root hash) are written;
-4. the export and its members are recorded (``exports``, ``export_members``) and the directory is
-   moved into place (:mod:`provenance.outputs`) in the same transaction.
+4. the snapshot is closed; the export and its members are recorded (``exports``,
+   ``export_members``) and the directory is moved into place (:mod:`provenance.outputs`) in one
+   short write transaction.
 
 Everything written depends only on the ledger and the policy: the same ledger and policy give
 byte-identical files, wherever they are written.
@@ -38,9 +42,10 @@ from provenance.export.escape import web_url
 from provenance.export.integrity import RootHash, write_marker
 from provenance.export.summary import ExportSummary, summarize
 from provenance.ids import utcnow
-from provenance.ledger import Ledger, LedgerMissingError, LedgerWriter
+from provenance.ledger import Ledger, LedgerMissingError, LedgerView, LedgerWriter
 from provenance.outputs import check_directory, staged_directory
 from provenance.policies import Policy, sync_license_classes
+from provenance.stage import open_run
 
 TS = pa.timestamp("us", tz="UTC")
 MISMATCH_SHOWN = 10  # doc_ids named in the message when texts differ from their hashes
@@ -93,16 +98,12 @@ def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str
                           f"will be published, e.g. https://huggingface.co/datasets/ORG/NAME")
     out_dir = Path(out_dir).expanduser().resolve()
     _check_target(ledger, out_dir)
-    with ledger.writer() as writer:
+    with ledger.writer() as writer:  # one short write: the classes of the licenses documents carry
         sync_license_classes(writer, from_documents=True)
-        run = writer.start_run("export", {"policy": policy.spec(), "out": str(out_dir)})
-        try:
-            result = _export(writer, policy, out_dir, run.run_id, creator, url, progress or (lambda n: None))
-        except BaseException:
-            writer.finish_run(run, {}, status="failed")
-            raise
-        writer.finish_run(run, {"documents": result.n_documents, "characters": result.n_chars,
-                                "export_id": result.export_id, "root_sha256": result.root_sha256})
+    with open_run(ledger, "export", {"policy": policy.spec(), "out": str(out_dir)}) as run:
+        result = _export(ledger, policy, out_dir, run.run_id, creator, url, progress or (lambda n: None))
+        run.note(documents=result.n_documents, characters=result.n_chars, export_id=result.export_id,
+                 root_sha256=result.root_sha256)
     return result
 
 
@@ -113,9 +114,44 @@ def _check_target(ledger: Ledger, out: Path) -> None:
     check_directory(out, ledger.workspace)
 
 
-def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creator: str | None,
+def _export(ledger: Ledger, policy: Policy, out: Path, run_id: str, creator: str | None,
             url: str | None, progress: Callable[[int], None]) -> ExportResult:
-    relations = {r["name"] for r in writer.query(
+    members = ledger.workspace.runs_dir / run_id / "export-members.parquet"
+    members.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with staged_directory(out, ledger.workspace) as (tmp, publish):
+            with ledger.snapshot() as view:
+                made = _compute(view, policy, out, tmp, members, creator, url, progress)
+            with ledger.writer() as writer, writer.transaction():
+                recorded = _record(writer, made.export_id, policy, out, run_id, made.summary, made.files, members)
+                publish()
+    finally:
+        members.unlink(missing_ok=True)
+        try:
+            members.parent.rmdir()
+        except OSError:
+            pass
+    summary = made.summary
+    return ExportResult(made.export_id, policy.name, out, summary.n_documents, summary.n_chars,
+                        made.n_attribution, made.manifest_sha256, made.root_sha256, made.files, recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """What an export wrote (before it is recorded)."""
+
+    export_id: str
+    summary: ExportSummary
+    files: dict[str, str]
+    n_attribution: int
+    manifest_sha256: str
+    root_sha256: str
+
+
+def _compute(view: LedgerView, policy: Policy, out: Path, tmp: Path, members: Path, creator: str | None,
+             url: str | None, progress: Callable[[int], None]) -> _Made:
+    """Write the export's files into ``tmp`` from one snapshot, and its members to ``members``."""
+    relations = {r["name"] for r in view.query(
         "SELECT view_name AS name FROM duckdb_views() UNION SELECT table_name FROM duckdb_tables()"
     ).to_pylist()}
     sql = policy.cleared_sql(has_transcriptions="transcriptions" in relations, columns=(
@@ -123,32 +159,33 @@ def _export(writer: LedgerWriter, policy: Policy, out: Path, run_id: str, creato
         "d.published, d.language, d.n_chars, d.text_sha256, d.shard, d.license, d.license_name, "
         "d.license_url, d.license_evidence, d.license_attribution, d.consent, d.consent_evidence, "
         "d.dup_cluster, d.parent_doc_id"))
-    with writer.transaction():
-        writer.execute(f"CREATE OR REPLACE TEMP TABLE {CLEARED} AS {sql}")
-        with staged_directory(out, writer.workspace) as (tmp, publish):
-            files_of, arrow_bytes = _write_data(writer, tmp, progress)
-            writer.con.register(FILES, files_of)
-            try:
-                root_sha = _write_manifest(writer, tmp / "manifest.parquet")
-                manifest_sha = sha256_file(tmp / "manifest.parquet")
-                n_attr = attribution.write(writer, CLEARED, tmp / "ATTRIBUTION.md", policy)
-                summary = summarize(writer, CLEARED, policy, n_attribution=n_attr,
-                                    data_files=_data_files(tmp), manifest_sha256=manifest_sha,
-                                    root_sha256=root_sha, creator=creator, url=url,
-                                    arrow_bytes=arrow_bytes)
-                _write_text(tmp / "croissant.json", croissant.render(summary))
-                _write_text(tmp / "README.md", card.render(summary))
-                files = write_marker(tmp, checksums(tmp), root_sha256=root_sha,
-                                     n_documents=summary.n_documents)
-                export_id = "exp-" + hashlib.sha256(
-                    f"{policy.sha256()}\x1f{manifest_sha}\x1f{out}".encode()).hexdigest()[:20]
-                recorded = _record(writer, export_id, policy, out, run_id, summary, files)
-            finally:
-                _unregister(writer, FILES)
-            publish()
-        writer.execute(f"DROP TABLE IF EXISTS {CLEARED}")
-    return ExportResult(export_id, policy.name, out, summary.n_documents, summary.n_chars, n_attr,
-                        manifest_sha, root_sha, files, recorded)
+    view.con.execute(f"CREATE OR REPLACE TEMP TABLE {CLEARED} AS {sql}")
+    files_of, arrow_bytes = _write_data(view, tmp, progress)
+    view.con.register(FILES, files_of)
+    try:
+        root_sha = _write_manifest(view, tmp / "manifest.parquet")
+        manifest_sha = sha256_file(tmp / "manifest.parquet")
+        n_attr = attribution.write(view, CLEARED, tmp / "ATTRIBUTION.md", policy)
+        summary = summarize(view, CLEARED, policy, n_attribution=n_attr, data_files=_data_files(tmp),
+                            manifest_sha256=manifest_sha, root_sha256=root_sha, creator=creator, url=url,
+                            arrow_bytes=arrow_bytes)
+        _write_text(tmp / "croissant.json", croissant.render(summary))
+        _write_text(tmp / "README.md", card.render(summary))
+        files = write_marker(tmp, checksums(tmp), root_sha256=root_sha, n_documents=summary.n_documents)
+        export_id = "exp-" + hashlib.sha256(f"{policy.sha256()}\x1f{manifest_sha}\x1f{out}".encode()).hexdigest()[:20]
+        # the members, for the short write that records them (streamed: bounded memory)
+        view.con.execute(f"""
+            COPY (SELECT c.doc_id, c.url, c.domain, c.text_sha256, c.license, c.consent, c.dup_cluster, f.file
+                  FROM {CLEARED} c JOIN {FILES} f USING (doc_id))
+            TO '{_sql_path(members)}' (FORMAT parquet)""")
+    finally:
+        _unregister(view, FILES)
+        view.con.execute(f"DROP TABLE IF EXISTS {CLEARED}")
+    return _Made(export_id, summary, files, n_attr, manifest_sha, root_sha)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -156,7 +193,7 @@ def _write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def _unregister(writer: LedgerWriter, name: str) -> None:
+def _unregister(writer: LedgerView, name: str) -> None:
     try:
         writer.con.unregister(name)
     except duckdb.Error:  # an aborted transaction refuses it; the view dies with the connection
@@ -169,7 +206,7 @@ def _data_files(root: Path) -> list[tuple[str, str, int]]:
             for p in sorted((root / "data").glob("*.parquet"))]
 
 
-def _shard_list(writer: LedgerWriter) -> list[str]:
+def _shard_list(writer: LedgerView) -> list[str]:
     shards = writer.query(f"SELECT DISTINCT shard FROM {CLEARED} ORDER BY shard").column("shard").to_pylist()
     missing = [s for s in shards if not writer.workspace.absolute(s).is_file()]
     if missing:
@@ -186,7 +223,7 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _write_data(writer: LedgerWriter, root: Path, progress: Callable[[int], None]) -> tuple[pa.Table, int]:
+def _write_data(writer: LedgerView, root: Path, progress: Callable[[int], None]) -> tuple[pa.Table, int]:
     """Stream the cleared documents with their text into data files; returns doc_id -> file and the
     size of the rows in Arrow's memory format (Hugging Face's ``num_bytes``)."""
     (root / "data").mkdir()
@@ -278,7 +315,7 @@ def _listing(shown: list[str], total: int) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _write_manifest(writer: LedgerWriter, path: Path) -> str:
+def _write_manifest(writer: LedgerView, path: Path) -> str:
     """Write the manifest (sorted by doc_id); returns the root hash over its documents."""
     root = RootHash()
     reader = writer.con.sql(f"""
@@ -300,7 +337,7 @@ def _write_manifest(writer: LedgerWriter, path: Path) -> str:
 
 
 def _record(writer: LedgerWriter, export_id: str, policy: Policy, out: Path, run_id: str,
-            summary: ExportSummary, files: dict[str, str]) -> bool:
+            summary: ExportSummary, files: dict[str, str], members: Path) -> bool:
     """Record the export and its members; False when this very export was recorded before."""
     seen = writer.query("SELECT count(*) AS n FROM export_log WHERE export_id = ?", [export_id])
     if seen.column("n")[0].as_py():
@@ -314,7 +351,7 @@ def _record(writer: LedgerWriter, export_id: str, policy: Policy, out: Path, run
     writer.execute(f"""
         INSERT INTO export_member_log (export_id, doc_id, url, domain, text_sha256, license, consent,
                                        dup_cluster, file, run_id)
-        SELECT ?, c.doc_id, c.url, c.domain, c.text_sha256, c.license, c.consent, c.dup_cluster, f.file, ?
-        FROM {CLEARED} c JOIN {FILES} f USING (doc_id)
+        SELECT ?, doc_id, url, domain, text_sha256, license, consent, dup_cluster, file, ?
+        FROM read_parquet('{_sql_path(members)}')
     """, [export_id, run_id])
     return True

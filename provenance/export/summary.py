@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from provenance.ledger import LedgerWriter
+from provenance.ledger import LedgerView
 from provenance.policies import Policy
 
 TOP_DOMAINS = 25
@@ -48,7 +48,7 @@ class ExportSummary:
     arrow_bytes: int  # size of the exported rows in Arrow's memory format
 
 
-def _rows(writer: LedgerWriter, sql: str) -> list[dict[str, Any]]:
+def _rows(writer: LedgerView, sql: str) -> list[dict[str, Any]]:
     return writer.query(sql).to_pylist()
 
 
@@ -60,7 +60,7 @@ def _iso(value: Any) -> str | None:
     return utc.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def summarize(writer: LedgerWriter, cleared: str, policy: Policy, *, n_attribution: int,
+def summarize(writer: LedgerView, cleared: str, policy: Policy, *, n_attribution: int,
               data_files: list[tuple[str, str, int]], manifest_sha256: str, root_sha256: str,
               creator: str | None, url: str | None = None, arrow_bytes: int = 0) -> ExportSummary:
     totals = _rows(writer, f"""
@@ -133,7 +133,7 @@ def summarize(writer: LedgerWriter, cleared: str, policy: Policy, *, n_attributi
     )
 
 
-def versioning(writer: LedgerWriter, policy: Policy, manifest_sha256: str) -> str:
+def versioning(writer: LedgerView, policy: Policy, manifest_sha256: str) -> str:
     """``1.N.0``: N is the place of this content (its manifest's hash) among the different contents
     exported under this policy's name, in the order they were first exported. The same content keeps
     its version wherever and however often it is exported; new content gets the next one."""
