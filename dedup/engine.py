@@ -27,8 +27,8 @@ import numpy as np
 
 from dedup.index import SignatureBatch
 from dedup.lsh import similar_pairs
-from dedup.params import LshParams, SignatureParams
-from dedup.tasks import (DEFAULT_BATCH_SIZE, DedupError, EngineUnavailable, SignatureTask, compute_task,
+from dedup.params import DEFAULT_BATCH_SIZE, LshParams, SignatureParams
+from dedup.tasks import (DedupError, EngineUnavailable, SignatureTask, compute_task,
                          default_workers, plan_tasks)
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "DedupError", "Engine", "EngineUnavailable", "LocalEngine",

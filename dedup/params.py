@@ -24,6 +24,7 @@ DEFAULT_NUM_PERM = 128
 DEFAULT_NGRAM = 5
 DEFAULT_SEED = 1  # datasketch's default seed
 DEFAULT_SCHEME = "affine32"  # datasketch 2.x's default scheme
+DEFAULT_BATCH_SIZE = 512  # documents hashed together inside a task (arrays stay near the L2 cache)
 # Weights of false positives and false negatives in datasketch's optimal-parameter routine. Every
 # candidate pair is verified by its estimated Jaccard before it joins a cluster, so a false
 # positive of the banding costs one cheap comparison while a false negative loses a duplicate:

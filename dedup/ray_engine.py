@@ -25,14 +25,15 @@ from types import ModuleType
 
 import numpy as np
 
-from dedup.tasks import DEFAULT_BATCH_SIZE, DedupError, EngineUnavailable, SignatureTask, compute_task, default_workers
+from dedup.tasks import DedupError, EngineUnavailable, SignatureTask, compute_task, default_workers
 from dedup.index import SignatureBatch
 from dedup.lsh import band_group_codes, pair_similarity, pairs_from_codes, verified
-from dedup.params import LshParams, SignatureParams
+from dedup.params import DEFAULT_BATCH_SIZE, LshParams, SignatureParams
+from provenance.version import install_hint
 
 PAIRS_PER_TASK = 1 << 20  # candidate pairs verified per task (bounds each task's memory)
 CONNECT_TIMEOUT_S = 10.0
-INSTALL = "pip install 'provenance[distributed]'"
+INSTALL = install_hint("distributed")
 
 
 def import_ray() -> ModuleType:

@@ -19,12 +19,11 @@ import pyarrow.parquet as pq
 
 from dedup.index import SignatureBatch
 from dedup.minhash import Permutations, signatures
-from dedup.params import SignatureParams
+from dedup.params import DEFAULT_BATCH_SIZE, SignatureParams
 from provenance.errors import ProvenanceError
 from provenance.ids import normalized_text_hash
 from provenance.workspace import Workspace
 
-DEFAULT_BATCH_SIZE = 512  # documents hashed together inside a task (arrays stay near the L2 cache)
 class DedupError(ProvenanceError):
     """A dedup problem the user can act on."""
 

@@ -50,3 +50,28 @@ def test_every_byte_limit_takes_a_size_and_crawl_defaults_are_the_librarys():
 def test_a_bad_size_is_a_usage_error(cli, tmp_path):
     r = cli("-w", str(tmp_path / "ws"), "crawl", "http://127.0.0.1:9/", "--max-bytes", "lots")
     assert r.code == 2 and "is not a size" in r.err and not (tmp_path / "ws").exists()
+
+
+def test_cli_defaults_are_the_librarys_defaults():
+    from crawl.config import CrawlSettings
+    from dedup.pipeline import DedupOptions
+    from provenance.cli import cli
+    from provenance.cli.options import parse_duration, parse_size
+    from transcribe.settings import Settings
+
+    def defaults(name: str) -> dict:
+        import click
+
+        command = cli.get_command(click.Context(cli), name)
+        return {p.name: p.default for p in command.params}
+
+    dedup, library = defaults("dedup"), DedupOptions()
+    for name in ("threshold", "num_perm", "ngram", "seed", "scheme", "batch_size", "engine", "workers"):
+        assert dedup[name] == getattr(library, name), name
+    transcribe, settings = defaults("transcribe"), Settings()
+    assert parse_size(transcribe["max_bytes"]) == settings.max_bytes
+    assert parse_duration(transcribe["max_duration"]) == settings.max_duration_s
+    assert transcribe["timeout_s"] == settings.timeout_s and transcribe["commit_every"] == settings.commit_every
+    assert transcribe["beam_size"] == settings.options.beam_size and transcribe["vad"] == settings.options.vad_filter
+    crawl, crawl_settings = defaults("crawl"), CrawlSettings()
+    assert crawl["max_pages"] == crawl_settings.max_pages and crawl["delay"] == crawl_settings.delay

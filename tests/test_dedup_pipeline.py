@@ -95,7 +95,7 @@ def test_engine_ray_without_ray_installed_is_refused_with_what_to_do(cli, worksp
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees where the extra is not installed
     result = cli("-w", str(workspace.root), "dedup", "--engine", "ray")
     assert result.code == 1
-    assert "provenance[distributed]" in result.err and "--engine local" in result.err
+    assert "pip install 'corpus-provenance[distributed]'" in result.err and "--engine local" in result.err
     assert not workspace.ledger_path.exists()  # refused before the ledger was touched
 
 

@@ -159,6 +159,6 @@ def test_missing_ray_says_how_to_install_it(tmp_path):
             f"main(['-w', {str(tmp_path / 'ws')!r}, 'transcribe', {str(FIXTURE)!r}, '--engine', 'ray'])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
-    assert "pip install 'provenance[distributed]'" in proc.stderr
+    assert "pip install 'corpus-provenance[distributed]'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "ws" / "ledger.duckdb").exists()  # nothing ran

@@ -17,27 +17,11 @@ from typing import Any
 import numpy as np
 
 from transcribe.audio import SAMPLE_RATE
+from transcribe.settings import DecodeOptions
 from transcribe.model import HOW_TO_PASS_A_DIRECTORY, ModelError, ModelSpec, Runtime
 from transcribe.quality import segment_flags
 
 WINDOW_S = 30.0  # Whisper's input window
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeOptions:
-    """The decoding settings a user can choose (the rest are faster-whisper's defaults)."""
-
-    beam_size: int = 5
-    language: str | None = None  # None: detect (English-only models always say 'en')
-    vad_filter: bool = True
-    temperatures: tuple[float, ...] | None = None  # None: Whisper's fallback 0.0, 0.2, ..., 1.0
-
-    def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of faster-whisper's ``transcribe`` these options set."""
-        out: dict[str, Any] = dict(language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter)
-        if self.temperatures is not None:
-            out["temperature"] = list(self.temperatures)
-        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,14 @@ from typing import Any
 
 from provenance.errors import ProvenanceError
 from transcribe.model import ModelError, ModelSpec, Runtime, runtime_with_defaults
+from provenance.version import install_hint
 from transcribe.pipeline import Settings, TranscribeError
 from transcribe.rows import ModelInfo
 from transcribe.sources import MediaItem
 from transcribe.work import Attempt, skip_state
 from transcribe.worker import TranscribeWorker, WorkerInfo
 
-INSTALL_HINT = "pip install 'provenance[distributed]'"
+INSTALL_HINT = install_hint("distributed")
 DEFAULT_THREADS_PER_WORKER = 4
 IN_FLIGHT_PER_WORKER = 2  # one transcribing, one being fetched and decoded
 RESULTS_AHEAD_PER_WORKER = 16  # how far results may run ahead of the oldest file still in work

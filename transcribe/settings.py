@@ -5,10 +5,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from provenance.net import user_agent
-from transcribe.backend import DecodeOptions
 from transcribe.fetch import Fetcher, media_client
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """The decoding settings a user can choose (the rest are faster-whisper's defaults)."""
+
+    beam_size: int = 5
+    language: str | None = None  # None: detect (English-only models always say 'en')
+    vad_filter: bool = True
+    temperatures: tuple[float, ...] | None = None  # None: Whisper's fallback 0.0, 0.2, ..., 1.0
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of faster-whisper's ``transcribe`` these options set."""
+        out: dict[str, Any] = dict(language=self.language, beam_size=self.beam_size, vad_filter=self.vad_filter)
+        if self.temperatures is not None:
+            out["temperature"] = list(self.temperatures)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

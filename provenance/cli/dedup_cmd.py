@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import click
 
+from dedup.params import (DEFAULT_BATCH_SIZE, DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED,
+                          DEFAULT_THRESHOLD, SCHEMES)
 from provenance.cli.options import workspace_of
 from provenance.progress import Progress
 
 
 @click.command()
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.8,
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=DEFAULT_THRESHOLD,
               show_default=True, help="Jaccard similarity of word n-gram sets above which two texts are near-duplicates.")
-@click.option("--num-perm", type=click.IntRange(2, 4096), default=128, show_default=True,
+@click.option("--num-perm", type=click.IntRange(2, 4096), default=DEFAULT_NUM_PERM, show_default=True,
               help="MinHash permutations per signature (more: more accurate, slower).")
-@click.option("--ngram", type=click.IntRange(1, 64), default=5, show_default=True,
+@click.option("--ngram", type=click.IntRange(1, 64), default=DEFAULT_NGRAM, show_default=True,
               help="Words per shingle.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: worker processes on this machine. ray: Ray tasks, on a local Ray started for "
@@ -23,11 +25,11 @@ from provenance.progress import Progress
                    "starting a local one. Every node must see the workspace at the same absolute path.")
 @click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Worker processes for signatures, or CPUs of a local Ray (default: one per core).")
-@click.option("--batch-size", type=click.IntRange(16, 1_000_000), default=512, show_default=True,
+@click.option("--batch-size", type=click.IntRange(16, 1_000_000), default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Documents hashed together in a worker (bounds its memory).")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULT_SEED, show_default=True,
               help="Seed of the MinHash permutations (datasketch's default is 1).")
-@click.option("--scheme", type=click.Choice(["affine32", "affine64"]), default="affine32", show_default=True,
+@click.option("--scheme", type=click.Choice(SCHEMES), default=DEFAULT_SCHEME, show_default=True,
               help="datasketch 2.x permutation scheme (affine64 for very long documents).")
 @click.pass_context
 def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engine: str, ray_address: str | None,

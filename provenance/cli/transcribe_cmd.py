@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from provenance.cli.options import DURATION, SIZE, workspace_of
+from provenance.cli.options import DURATION, SIZE, format_size, workspace_of
+from transcribe.settings import Settings
 from provenance.errors import InputError
 
 def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
@@ -20,6 +21,9 @@ def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
     if not temps or any(not 0.0 <= t <= 1.0 for t in temps):
         raise click.BadParameter(f"{value!r} is not a temperature between 0 and 1 or a comma-separated list of them")
     return temps
+
+
+_DEFAULTS = Settings()  # the CLI's defaults are the library's
 
 
 @click.command()
@@ -36,20 +40,21 @@ def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Chunks decoded together by the batched pipeline; 1 decodes sequentially "
                    "(default: 16 on CUDA, 1 on CPU).")
-@click.option("--beam-size", type=click.IntRange(min=1), default=5, show_default=True, help="Beam search width.")
+@click.option("--beam-size", type=click.IntRange(min=1), default=_DEFAULTS.options.beam_size, show_default=True,
+              help="Beam search width.")
 @click.option("--language", default=None,
               help="Language code of the speech (default: detected; English-only models use en).")
 @click.option("--temperature", "temperatures", default=None, metavar="T[,T...]",
               help="Decoding temperature(s): with a list, a window that fails Whisper's checks (compression "
                    "ratio, log probability) is decoded again at the next, sampling; 0 alone is deterministic "
                    "(default: 0,0.2,0.4,0.6,0.8,1; the batched pipeline uses the first only).")
-@click.option("--vad/--no-vad", default=True, show_default=True,
+@click.option("--vad/--no-vad", default=_DEFAULTS.options.vad_filter, show_default=True,
               help="Skip non-speech with voice activity detection (Silero VAD) before decoding.")
-@click.option("--max-bytes", type=SIZE, default="2G", show_default=True,
+@click.option("--max-bytes", type=SIZE, default=format_size(_DEFAULTS.max_bytes), show_default=True,
               help="Largest download accepted (e.g. 500M, 2G).")
-@click.option("--max-duration", type=DURATION, default="4h", show_default=True,
+@click.option("--max-duration", type=DURATION, default=f"{_DEFAULTS.max_duration_s / 3600:g}h", show_default=True,
               help="Longest audio accepted (e.g. 90m, 4h); longer files are recorded as failed.")
-@click.option("--timeout", "timeout_s", type=float, default=600.0, show_default=True,
+@click.option("--timeout", "timeout_s", type=float, default=_DEFAULTS.timeout_s, show_default=True,
               help="Longest a download may take, all of it (DNS, redirects, slow reads), in seconds.")
 @click.option("--license", "user_license", default=None, metavar="LICENSE",
               help="The license the given files/URLs carry (SPDX id, name or URL); otherwise they "
@@ -71,12 +76,12 @@ def parse_temperatures(value: str | None) -> tuple[float, ...] | None:
 @click.option("--allow-private", is_flag=True,
               help="Download from private, loopback and link-local addresses too (a test site on this "
                    "machine); off, such media (given, found in a page or behind a redirect) is refused.")
-@click.option("--commit-every", type=click.IntRange(min=1), default=100, show_default=True, metavar="N",
-              help="Write finished transcripts to the ledger every N files or every 30 s, whichever comes "
+@click.option("--commit-every", type=click.IntRange(min=1), default=_DEFAULTS.commit_every, show_default=True, metavar="N",
+              help=f"Write finished transcripts to the ledger every N files or every {_DEFAULTS.commit_every_s:g} s, whichever comes "
                    "first; a run that is stopped keeps what it wrote.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this process. ray: Ray actors, one per GPU or per CPU worker, each loading the "
-                   "model once (needs pip install 'provenance[distributed]'; workers must see the input "
+                   "model once (needs pip install 'corpus-provenance[distributed]'; workers must see the input "
                    "files and the model directory at the same paths).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
               help="With --engine ray: number of actors (default: one per GPU, else the cluster's CPUs "
