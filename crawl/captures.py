@@ -21,10 +21,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, Protocol
+
+import pyarrow as pa
 
 from crawl.domainfiles import FILE_PATHS, DomainFile, DomainPolicy, origin_of
 from crawl.page import AgentLists
-from crawl.sink import DOMAIN_FILES_TABLE, domain_files_table
+from crawl.sink import DOMAIN_FILES_TABLE
 from provenance import consent as consent_mod
 from provenance.ids import domain_of
 from provenance.ledger import LedgerWriter
@@ -62,16 +65,16 @@ def choose(captures: Sequence[DomainFile], at: datetime) -> DomainFile | None:
     return dataclasses.replace(chosen, applied=note)
 
 
-def store_captures(writer: LedgerWriter, captures: Iterable[DomainFile], run_id: str) -> int:
-    """Record archived captures in ``domain_files``, each once whatever run imports it again."""
-    table = domain_files_table([as_stored(c) for c in captures], run_id)
-    return writer.append_unique(DOMAIN_FILES_TABLE, table, CAPTURE_KEY)
+class Queryable(Protocol):
+    """What the index reads the ledger through: a :class:`Ledger` (a short read per look-up) or a writer."""
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table: ...
 
 
 class CaptureIndex:
     """The captures of each origin: those of the archive in hand plus those the ledger holds."""
 
-    def __init__(self, writer: LedgerWriter, agents: AgentLists, new: Iterable[DomainFile] = ()):
+    def __init__(self, writer: Queryable, agents: AgentLists, new: Iterable[DomainFile] = ()):
         self.writer = writer
         self.agents = agents
         self._captures: dict[str, list[DomainFile]] = {}
@@ -122,7 +125,7 @@ def _identity(f: DomainFile) -> tuple:
     return (f.kind, f.url, f.fetched_at, f.state, f.sha256)
 
 
-def _stored_captures(writer: LedgerWriter, origin: str) -> list[DomainFile]:
+def _stored_captures(writer: Queryable, origin: str) -> list[DomainFile]:
     rows = writer.query(
         f"SELECT DISTINCT origin, kind, url, state, status, reason, content_type, body_sha256, n_bytes, body, "
         f"fetched_at FROM {DOMAIN_FILES_TABLE} WHERE origin = ?", [origin]).to_pylist()

@@ -4,7 +4,7 @@
 never forked), one job at a time per worker, over a pipe. A page that takes longer than the limit
 gets an analysis with ``error`` set and its worker is killed and replaced, so one pathological page
 costs one worker restart, not the crawl. No threads are involved: the crawler awaits results on
-its event loop (:meth:`AnalysisPool.analyze`), the WARC importer multiplexes the pipes
+its event loop (:meth:`AnalysisPool.analyze`), a synchronous caller multiplexes the pipes
 (:meth:`AnalysisPool.analyze_all`). ``workers=0`` analyzes in the calling process (no time limit).
 """
 

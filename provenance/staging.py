@@ -62,11 +62,14 @@ class StageTotals:
 class Stager:
     """Batches of one run and source type, staged outside the lock and committed in short writes."""
 
-    def __init__(self, ledger: Ledger, run_id: str, source_type: str):
+    def __init__(self, ledger: Ledger, run_id: str, source_type: str, *, part: str | None = None):
+        """``part`` names this stager's own staging folder, for a run that stages several inputs at once."""
         self.ledger = ledger
         self.run_id = run_id
         self.source_type = source_type
         self.dir = ledger.workspace.runs_dir / run_id / "staging"
+        if part is not None:
+            self.dir = self.dir / part
         self._staged: list[_Staged] = []
         self._shard_index = 0
 
@@ -231,10 +234,14 @@ class Stager:
                 staged.shard.discard()
         self._staged.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
-        try:
-            self.dir.parent.rmdir()
-        except OSError:
-            pass
+        run_dir = self.ledger.workspace.runs_dir / self.run_id
+        for parent in self.dir.parents:  # empty folders up to the run's, which goes too when empty
+            if parent == run_dir.parent:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
 
 def _append(writer: LedgerWriter, spec, table: pa.Table | None, run_id: str) -> int:  # noqa: ANN001

@@ -80,6 +80,7 @@ SLOW_MODULES = frozenset({
     "test_import_damage.py", "test_crawl.py", "test_license_vocab.py", "test_crawl_hostile.py",
     "test_warc_robots.py", "test_dedup_pipeline.py", "test_net.py", "test_transcribe.py", "test_cli_json.py",
     "test_crawl_net.py", "test_columnar.py", "test_transcribe_net.py", "test_readers.py",
+    "test_import_parallel.py",
 })
 
 

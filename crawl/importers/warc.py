@@ -8,7 +8,10 @@ they govern), then every page is evaluated against them. Documents are stored as
 documents with the capture time (``WARC-Date``) as ``fetched_at``; every record also leaves a
 ``fetches`` row (document, not_text, skipped for redirects and revisits, error for 4xx/5xx).
 
-The file is streamed, read twice, and stored in one transaction. A .gz archive is checked first
+A reader (:func:`read_warc`, in a reader process: :mod:`crawl.importers.readers`) streams the
+file twice and analyses its pages; the importing process (:class:`WarcFileImport`) builds the
+documents, stages them outside the ledger's lock and stores the file in short write transactions
+once it has been read whole. A .gz archive is checked first
 (every gzip member's CRC and length): a truncated or corrupt archive fails naming the byte offset
 of the damage and stores nothing, or, with ``skip_bad_rows``, the records before the damaged member
 are imported and the damage is one ``fetches`` row. An uncompressed archive whose last record ends
@@ -23,15 +26,16 @@ each of their captures is kept as such.
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawl.analysis import PageJob
-from crawl.captures import CaptureIndex, reresolve, store_captures
+from crawl.analysis import PageAnalysis, PageJob, analyze
+from crawl.captures import CAPTURE_KEY, CaptureIndex, as_stored, reresolve
 from crawl.domainfiles import FILE_PATHS, DomainFile, DomainPolicy, classify_fetch, origin_of
 from crawl.importers.damage import Damage, DamagedInput, LimitedReader, gzip_damage, is_gzip_name, one_line
 from crawl.importers.tabular import ImportStats
@@ -39,14 +43,17 @@ from crawl.page import (
     HTML_TYPES, KEPT_HEADERS, AgentLists, FetchedPage, build_document, content_type_of, failed_fetch,
     looks_like_html,
 )
-from crawl.pool import AnalysisPool
+from crawl.sink import DOMAIN_FILES_TABLE, domain_files_table
 from provenance.errors import InputError
 from provenance.ids import doc_id_for_url, utcnow
-from provenance.ledger import LedgerWriter
+from provenance.ledger import Ledger
 from provenance.records import FetchRecord
-from provenance.store import BatchBuffer, DocumentStore
+from provenance.staging import Stager, UniqueRows
+from provenance.store import PendingDocument
 
-BATCH_DOCS = 500
+BATCH_DOCS = 2000  # documents staged together (one shard file each)
+CHUNK_RECORDS = 200  # pages and fetch rows a reader sends at a time
+RERESOLVE_ORIGINS = 500  # origins re-resolved per write transaction
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_EXTRACT_BYTES = 5 * 1024 * 1024
 _FILE_KINDS = {path: kind for kind, path in FILE_PATHS.items()}
@@ -199,94 +206,192 @@ def _read_up_to_damage(path: Path, skip_bad_rows: bool, strict_digests: bool,
         return _policy_files(path, exc.damage.intact_before, last_capture, strict_digests), exc.damage
 
 
-def import_warc(
-    writer: LedgerWriter,
-    run_id: str,
-    path: Path,
-    *,
-    progress: Callable[[int], None] | None = None,
-    skip_bad_rows: bool = False,
-    workers: int | None = None,
-    extract_timeout_s: float = 20.0,
-    max_extract_bytes: int = MAX_EXTRACT_BYTES,
-    agents_file: str | None = None,
-    strict_digests: bool = False,
-) -> ImportStats:
-    """Import one WARC (or .warc.gz) file in one transaction.
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How a reader process reads a WARC file (plain data: it travels to worker processes)."""
 
-    A record whose payload does not match its WARC digest is imported and flagged in its
-    ``fetches`` row (``strict_digests``: skipped, outcome 'error'); so is a ``WARC-Truncated`` one."""
+    skip_bad_rows: bool = False
+    strict_digests: bool = False
+    extract_timeout_s: float = 20.0
+    max_extract_bytes: int = MAX_EXTRACT_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedPage:
+    """An HTML page of the archive with what its analysis found, and what is wrong with its record."""
+
+    page: FetchedPage
+    analysis: PageAnalysis
+    flags: str | None = None
+
+
+@dataclass(slots=True)
+class WarcChunk:
+    """A part of one WARC file, read and analysed by a reader (no ledger involved): the first
+    chunk holds the file's policy-file captures, the others its pages and fetch rows in order."""
+
+    captures: list[DomainFile] = field(default_factory=list)
+    pages: list[AnalysedPage] = field(default_factory=list)
+    fetches: list[FetchRecord] = field(default_factory=list)
+    rows: int = 0  # records read
+    bad_examples: list[str] = field(default_factory=list)  # damage met (with skip_bad_rows)
+
+    def __len__(self) -> int:
+        return len(self.pages) + len(self.fetches)
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _TimeLimit
+
+
+def analyze_limited(job: PageJob, timeout_s: float) -> PageAnalysis:
+    """:func:`crawl.analysis.analyze` in this process, stopped after ``timeout_s`` (a real-time
+    interval timer, in the main thread of a reader process; elsewhere without a limit)."""
+    limited = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    previous = signal.signal(signal.SIGALRM, _on_alarm) if limited else None
+    if limited:
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        return analyze(job)
+    except _TimeLimit:
+        return PageAnalysis(error=f"extraction took longer than {timeout_s:g} s and was stopped")
+    except Exception as exc:  # noqa: BLE001 - the page's error, as in an analysis worker
+        return PageAnalysis(error=f"extraction failed: {type(exc).__name__}: {exc}"[:500])
+    finally:
+        if limited:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def read_warc(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[WarcChunk]:
+    """Read and analyse one WARC (or .warc.gz) file: its policy-file captures first, then its pages
+    and fetch rows in chunks. Raises DamagedInput (before the first chunk where the damage is
+    found by the first pass) when the file is damaged and ``skip_bad_rows`` is not set.
+
+    A record whose payload does not match its WARC digest is read and flagged in its ``fetches``
+    row (``strict_digests``: skipped, outcome 'error'); so is a ``WARC-Truncated`` one."""
     if not path.exists():
         raise InputError(f"{path} does not exist")
-    agents = AgentLists.load(agents_file)
     last_capture: dict[str, int] = {}
-    captures, damage = _read_up_to_damage(path, skip_bad_rows, strict_digests, last_capture)
+    captures, damage = _read_up_to_damage(path, options.skip_bad_rows, options.strict_digests, last_capture)
+    yield WarcChunk(captures=captures)
     limit = damage.intact_before if damage is not None else None
-    stats = ImportStats()
-    store = DocumentStore(writer, run_id, "web")
-    buffer = BatchBuffer(store, progress)
-    docs, fetches = buffer.docs, buffer.fetches
-    workers = max(1, min(2, os.cpu_count() or 1)) if workers is None else workers
-
     found: list[Damage] = [damage] if damage is not None else []
-
-    flagged: dict[int, str] = {}  # id(page) -> what is wrong with its record, kept in its fetch row
-
-    def pages() -> Iterator[tuple[FetchedPage, PageJob]]:
-        """HTML pages to analyze; every other record leaves its fetch row on the way."""
-        try:
-            for rtype, rec in _iter_records(path, responses=lambda url: True, limit=limit):
-                stats.rows += 1
-                row = _triage(rtype, rec, strict_digests)
-                if row is None:
-                    row = _later_capture(rec, last_capture)
-                if row is not None:
-                    fetches.append(row)
-                    continue
+    chunk = WarcChunk()
+    try:
+        for rtype, rec in _iter_records(path, responses=lambda url: True, limit=limit):
+            chunk.rows += 1
+            row = _triage(rtype, rec, options.strict_digests)
+            if row is None:
+                row = _later_capture(rec, last_capture)
+            if row is not None:
+                chunk.fetches.append(row)
+            else:
                 headers = {k: v for k, v in rec.headers.items() if k in KEPT_HEADERS}
                 page = FetchedPage(url=rec.url, status=rec.status or 200, fetched_at=rec.when, headers=headers,
                                    content_type=content_type_of(rec.content_type), n_bytes=len(rec.body))
                 flags = _flags(rec)
-                if flags:
-                    flagged[id(page)] = flags
-                if len(rec.body) > max_extract_bytes:
-                    fetches.append(failed_fetch(page, "error", f"page too large to extract: {len(rec.body)} "
-                                                               f"bytes (the cap is {max_extract_bytes})"))
-                    continue
-                yield page, PageJob(rec.url, rec.body, rec.content_type, want_links=False)
-        except _Damaged as exc:  # damage only this pass meets (a record of a plain WARC ends early)
-            if not skip_bad_rows:
-                raise DamagedInput(path, exc.damage) from None
-            found.append(exc.damage)
-        for hurt in found:
-            stats.bad_rows += 1
-            stats.bad_examples.append(f"{hurt.where(path)}: {hurt.reason}")
-            fetches.append(FetchRecord(
-                url=f"import:{hurt.where(path)}", outcome="error", fetched_at=utcnow(),
-                reason=f"damaged at byte {hurt.offset:,}: {hurt.reason}; the records from byte "
-                       f"{hurt.intact_before or 0:,} on were not read"))
+                if len(rec.body) > options.max_extract_bytes:
+                    chunk.fetches.append(failed_fetch(page, "error", _with(
+                        f"page too large to extract: {len(rec.body)} bytes (the cap is {options.max_extract_bytes})",
+                        flags)))
+                else:
+                    job = PageJob(rec.url, rec.body, rec.content_type, want_links=False)
+                    chunk.pages.append(AnalysedPage(page, analyze_limited(job, options.extract_timeout_s), flags))
+            if len(chunk) >= CHUNK_RECORDS:
+                yield chunk
+                chunk = WarcChunk()
+    except _Damaged as exc:  # damage only this pass meets (a record of a plain WARC ends early)
+        if not options.skip_bad_rows:
+            raise DamagedInput(path, exc.damage) from None
+        found.append(exc.damage)
+    for hurt in found:
+        chunk.bad_examples.append(f"{hurt.where(path)}: {hurt.reason}")
+        chunk.fetches.append(FetchRecord(
+            url=f"import:{hurt.where(path)}", outcome="error", fetched_at=utcnow(),
+            reason=f"damaged at byte {hurt.offset:,}: {hurt.reason}; the records from byte "
+                   f"{hurt.intact_before or 0:,} on were not read"))
+    yield chunk
 
-    with store.transaction(), AnalysisPool(workers, extract_timeout_s) as pool:
-        index = CaptureIndex(writer, agents, captures)
-        store_captures(writer, captures, run_id)
-        store.write_batch([], signals=[s for f in captures
-                                       for s in DomainPolicy(f.origin, [f], agents.training)
-                                       .unreadable_signals(f.fetched_at)])
-        for page, analysis in pool.analyze_all(pages()):
-            flags = flagged.pop(id(page), None)
+
+class WarcFileImport:
+    """The importing process's side of one WARC file: each page's document is built against the
+    policy-file captures that applied at its fetch time, staged outside the ledger's lock
+    (:class:`provenance.staging.Stager`), and stored in short write transactions once the whole
+    file has been read (a file that turns out damaged stores nothing)."""
+
+    def __init__(self, ledger: Ledger, run_id: str, part: str, agents: AgentLists,
+                 progress: Callable[[int], None] | None = None):
+        self.ledger = ledger
+        self.run_id = run_id
+        self.agents = agents
+        self.progress = progress
+        self.stager = Stager(ledger, run_id, "web", part=part)
+        self.stats = ImportStats()
+        self.origins: set[str] = set()
+        self._index: CaptureIndex | None = None
+        self._docs: list[PendingDocument] = []
+        self._fetches: list[FetchRecord] = []
+
+    def add(self, chunk: WarcChunk) -> None:
+        if self._index is None:  # the first chunk: the file's own captures
+            self._index = CaptureIndex(self.ledger, self.agents, chunk.captures)
+            self.origins = {c.origin for c in chunk.captures}
+            if chunk.captures:
+                rows = domain_files_table([as_stored(c) for c in chunk.captures], self.run_id)
+                self.stager.add_pending([], signals=[s for f in chunk.captures
+                                                     for s in DomainPolicy(f.origin, [f], self.agents.training)
+                                                     .unreadable_signals(f.fetched_at)],
+                                        extra=[UniqueRows(DOMAIN_FILES_TABLE, rows, CAPTURE_KEY)])
+        self.stats.rows += chunk.rows
+        self.stats.bad_rows += len(chunk.bad_examples)
+        self.stats.bad_examples.extend(chunk.bad_examples)
+        self._fetches.extend(chunk.fetches)
+        for item in chunk.pages:
+            page, analysis = item.page, item.analysis
             if analysis.error is not None:
-                fetches.append(failed_fetch(page, analysis.error_outcome, _with(analysis.error, flags)))
-            else:
-                pending = build_document(page, analysis, index.policy_at(page.url, page.fetched_at), agents)
-                if flags and pending.fetch is not None:
-                    pending = dataclasses.replace(pending, fetch=dataclasses.replace(pending.fetch, reason=flags))
-                docs.append(pending)
-            if len(buffer) >= BATCH_DOCS:
-                buffer.flush()
-        buffer.flush()
-        stats.reresolved = reresolve(writer, run_id, index, index.new_origins)
-    stats.documents_new, stats.unchanged = buffer.documents_new, buffer.unchanged
-    return stats
+                self._fetches.append(failed_fetch(page, analysis.error_outcome, _with(analysis.error, item.flags)))
+                continue
+            pending = build_document(page, analysis, self._index.policy_at(page.url, page.fetched_at), self.agents)
+            if item.flags and pending.fetch is not None:
+                pending = dataclasses.replace(pending, fetch=dataclasses.replace(pending.fetch, reason=item.flags))
+            self._docs.append(pending)
+        if len(self._docs) >= BATCH_DOCS or len(self._fetches) >= 10 * BATCH_DOCS:
+            self._stage()
+
+    def _stage(self) -> None:
+        if self._docs or self._fetches:
+            self.stager.add_pending(self._docs, fetches=self._fetches)
+        self._docs, self._fetches = [], []
+
+    def commit(self, fetches: Sequence[FetchRecord] = ()) -> ImportStats:
+        """Store what was staged (short write transactions; ``fetches`` ride with the last), then
+        bring the stored documents of the origins whose captures the file holds up to date
+        (:func:`crawl.captures.reresolve`)."""
+        self._fetches.extend(fetches)
+        self._stage()
+        totals = self.stager.commit(self.progress)
+        self.stats.documents_new = totals.documents_new
+        self.stats.unchanged = totals.documents - totals.documents_new
+        self.stats.reresolved = reresolve_origins(self.ledger, self.run_id, self.agents, self.origins)
+        return self.stats
+
+    def discard(self) -> None:
+        self.stager.discard()
+
+
+def reresolve_origins(ledger: Ledger, run_id: str, agents: AgentLists, origins: Iterable[str]) -> int:
+    """:func:`crawl.captures.reresolve` against every stored capture, a short write per group of origins."""
+    ordered = sorted(origins)
+    changed = 0
+    for start in range(0, len(ordered), RERESOLVE_ORIGINS):
+        with ledger.writer() as writer:
+            changed += reresolve(writer, run_id, CaptureIndex(writer, agents), ordered[start:start + RERESOLVE_ORIGINS])
+    return changed
 
 
 def _later_capture(rec: _Record, last_capture: dict[str, int]) -> FetchRecord | None:
@@ -350,4 +455,4 @@ def _triage(rtype: str, rec: _Record, strict_digests: bool = False) -> FetchReco
     return None
 
 
-__all__ = ["import_warc"]
+__all__ = ["ReadOptions", "WarcChunk", "WarcFileImport", "read_warc", "reresolve_origins"]

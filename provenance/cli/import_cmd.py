@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from provenance.cli.options import workspace_of
-from provenance.errors import InputError
 from provenance.progress import Progress
+from provenance.errors import InputError
 
 
 @click.command("import")
@@ -32,11 +30,26 @@ from provenance.progress import Progress
                    "(each recorded in `fetches`), instead of stopping with nothing of the file stored.")
 @click.option("--strict-digests", is_flag=True,
               help="Skip WARC records whose payload does not match their digest (default: import and flag them).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None, metavar="N",
+              help="Processes reading and analysing WARC files side by side, or CPUs of a local Ray "
+                   "(default: one per core, at most one per file).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: reader processes on this machine. ray: one Ray task per WARC file, on a local Ray "
+                   "started for the run or the cluster at --ray-address (needs the distributed extra).")
+@click.option("--ray-address", metavar="HOST:PORT", default=None,
+              help="With --engine ray: the Ray cluster to use; every node must see local input files at the "
+                   "same absolute path.")
+@click.option("--base", metavar="DIR_OR_URL", default=None,
+              help="What the paths of a Common Crawl warc.paths(.gz) listing are relative to: a directory, "
+                   "or an http(s) URL such as https://data.commoncrawl.org/ (downloaded through the guarded client).")
+@click.option("--allow-private", is_flag=True,
+              help="Let --base downloads reach private addresses (a server on this machine or network).")
 @click.pass_context
 def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_column: str,
             url_column: str, license_column: str, consent_column: str, title_column: str,
             id_column: str | None, fetched_at_column: str | None, language_column: str | None,
-            skip_bad_rows: bool, strict_digests: bool) -> None:
+            skip_bad_rows: bool, strict_digests: bool, workers: int | None, engine: str,
+            ray_address: str | None, base: str | None, allow_private: bool) -> None:
     """Import existing corpora: text to shards/import/, facts to the ledger.
 
     A malformed row, or a truncated or corrupt file, stops that file with its line number or
@@ -46,6 +59,12 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
     stored in short commits, so `sql` answers while an import runs. Importing the same file
     again adds nothing. A file that cannot be imported does not stop the files after it: the
     command ends with a non-zero exit naming every file that was not imported.
+
+    WARC files are read and analysed by --workers processes (or Ray tasks with --engine ray) while
+    this process stores each file in short commits once it has been read whole; the documents
+    stored are the same whatever the number of workers. A Common Crawl `warc.paths` or
+    `warc.paths.gz` listing stands for the files it names under --base (a directory or an http(s)
+    URL); run again, it skips the files already imported.
     """
     from crawl import import_files
     from crawl.importers.run import FileResult, ImportOptions
@@ -53,23 +72,33 @@ def import_(ctx: click.Context, files: tuple[Path, ...], fmt: str | None, text_c
 
     cols = ColumnMap(text=text_column, url=url_column, license=license_column, consent=consent_column,
                      title=title_column, id=id_column, fetched_at=fetched_at_column, language=language_column)
-    options = ImportOptions(fmt=fmt, columns=cols, skip_bad_rows=skip_bad_rows, strict_digests=strict_digests)
-    single = len(files) == 1
+    if engine == "local" and ray_address is not None:
+        raise click.UsageError("--ray-address goes with --engine ray.")
+    options = ImportOptions(fmt=fmt, columns=cols, skip_bad_rows=skip_bad_rows, strict_digests=strict_digests,
+                            workers=workers, engine=engine, ray_address=ray_address, base=base,
+                            allow_private=allow_private)
+    progress = Progress("import", "documents")
+    single = len(files) == 1 and not files[0].name.lower().endswith((".paths", ".paths.gz"))
 
     def report(result: FileResult) -> None:
-        if result.error is not None:
-            if not single:
-                click.echo(f"{result.path}: not imported: {result.error}", err=True)
-            return
-        click.echo(f"{result.path}: {describe(result.stats)}", err=True)
+        if result.skipped:
+            progress.log(f"{result.path}: skipped, imported whole by an earlier run")
+        elif result.error is not None:
+            if not single:  # a single file's error ends the command
+                progress.log(f"{result.path}: not imported: {result.error}")
+        else:
+            progress.log(f"{result.path}: {describe(result.stats)}")
 
-    summary = import_files(workspace_of(ctx), files, options, progress=_progress, on_file=report)
+    summary = import_files(workspace_of(ctx), files, options, progress=progress, on_file=report)
     failed = summary.failed
-    if single and failed:
+    if len(summary.files) == 1 and failed:
         raise failed[0].error  # type: ignore[misc]
+    if summary.reresolved:
+        click.echo(f"{summary.reresolved} documents re-resolved against the captures of files read side by side",
+                   err=True)
     click.echo(f"run {summary.run_id}: {summary.documents} documents stored in {summary.workspace}", err=True)
     if failed:
-        raise InputError(f"{len(failed)} of {len(files)} files were not imported (the others were): "
+        raise InputError(f"{len(failed)} of {len(summary.files)} files were not imported (the others were): "
                          f"{' | '.join(str(f.error) for f in failed)}")
 
 
@@ -85,10 +114,3 @@ def describe(stats) -> str:  # noqa: ANN001 - crawl.importers.tabular.ImportStat
     if stats.bad_rows:
         line += f", {stats.bad_rows} bad rows skipped (see `fetches`), e.g. {stats.bad_examples[0]}"
     return line
-
-
-@contextmanager
-def _progress(description: str) -> Iterator[Callable[[int], None]]:
-    """The import's line in the one progress display, for one file."""
-    with Progress(description, "rows") as shown:
-        yield shown.advance
