@@ -26,12 +26,13 @@ from typing import Any, Literal
 from crawl.importers.sources import Source, SourceOptions, is_url, open_source
 from crawl.importers.warc import WarcChunk, read_warc
 from provenance.errors import InputError
+from provenance.version import install_hint
 
 Engine = Literal["local", "ray"]
 ENGINES: tuple[str, ...] = ("local", "ray")
 QUEUE_CHUNKS = 4  # chunks waiting per reader (bounds the importing process's memory)
 POLL_S = 1.0
-INSTALL = "pip install 'provenance[distributed]'"
+INSTALL = install_hint("distributed")
 
 
 @dataclass(frozen=True, slots=True)
