@@ -80,11 +80,33 @@ class _Record:
 
 
 def _warc_date(value: str | None) -> datetime:
-    if not value:
+    """A ``WARC-Date`` as naive UTC, read as far as it can be: ISO 8601 (WARC 1.x, with or without
+    fractions or an offset), the 14-digit ``YYYYMMDDhhmmss`` of ARC files and WARC 0.1x writers
+    (shorter prefixes too), or an RFC 1123 HTTP date; the time of reading when none of these fits."""
+    text = (value or "").strip()
+    if not text:
         return utcnow()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    parsed: datetime | None = None
+    digits = text.rstrip("Zz")
+    if digits.isdigit():
+        if len(digits) >= 4:
+            digits = digits[:14]
+            padded = digits + "00000101000000"[len(digits):]  # missing month and day: 01, time: 00
+            try:
+                parsed = datetime.strptime(padded, "%Y%m%d%H%M%S")
+            except ValueError:
+                parsed = None
+    else:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
+                parsed = None
+    if parsed is None:
         return utcnow()
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
