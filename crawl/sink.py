@@ -21,7 +21,7 @@ from crawl.domainfiles import DomainFile
 from provenance.errors import ProvenanceError
 from provenance.ledger import Ledger, LedgerLockedError, LedgerWriter
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
-from provenance.store import DocumentStore, PendingDocument
+from provenance.store import Batch, DocumentStore, PendingDocument, UniqueRows
 from provenance.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -57,11 +57,6 @@ def domain_files_table(files: Iterable[DomainFile], run_id: str) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=DOMAIN_FILE_SCHEMA)
 
 
-def write_domain_files(writer: LedgerWriter, files: Iterable[DomainFile], run_id: str) -> int:
-    """Record per-origin files, once per URL and run."""
-    return writer.append_unique(DOMAIN_FILES_TABLE, domain_files_table(files, run_id), ("run_id", "url"))
-
-
 @dataclass
 class SinkCounts:
     documents: int = 0  # documents written (new or unchanged)
@@ -73,16 +68,10 @@ class SinkCounts:
 
 
 @dataclass
-class _Buffer:
-    docs: list[PendingDocument] = field(default_factory=list)
-    fetches: list[FetchRecord] = field(default_factory=list)
-    signals: list[ConsentSignal] = field(default_factory=list)
-    media: list[MediaRef] = field(default_factory=list)
-    domain_files: list[DomainFile] = field(default_factory=list)
-    done: list[str] = field(default_factory=list)
+class _Buffer(Batch):
+    """The write path's batch, plus the crawl-state keys its write completes."""
 
-    def size(self) -> int:
-        return len(self.docs) + len(self.fetches) + len(self.media) + len(self.domain_files)
+    done: list[str] = field(default_factory=list)
 
 
 class LedgerSink:
@@ -127,7 +116,7 @@ class LedgerSink:
         self._touch()
 
     def add_domain_files(self, files: Iterable[DomainFile]) -> None:
-        self._buf.domain_files.extend(files)
+        self._buf.unique.append(UniqueRows(DOMAIN_FILES_TABLE, domain_files_table(files, self.run_id), ("run_id", "url")))
         self._touch()
 
     # --- flushing -------------------------------------------------------------------------------
@@ -150,7 +139,9 @@ class LedgerSink:
 
     def restore(self, buf: _Buffer) -> None:
         """Put back a batch whose write failed (it goes first, before what came meanwhile)."""
-        merged = _Buffer(*(getattr(buf, f) + getattr(self._buf, f) for f in _Buffer.__dataclass_fields__))
+        merged = _Buffer()
+        merged.extend(buf)
+        merged.extend(self._buf)
         self._buf = merged
         self._first_at = time.monotonic()
 
@@ -167,7 +158,7 @@ class LedgerSink:
             with self.ledger.writer() as writer:
                 store = self._store_for(writer)
                 with store.transaction():
-                    documents_new = self._write_rows(store, writer, buf.docs, buf)
+                    documents_new = self._write_rows(store, buf.docs, buf)
         except LedgerLockedError as exc:
             self.counts.lock_waits += 1
             logger.warning("ledger busy, keeping %d records for the next write: %s", buf.size(), exc)
@@ -189,13 +180,11 @@ class LedgerSink:
             self.on_committed(buf.done)
         return True
 
-    def _write_rows(self, store: DocumentStore, writer: LedgerWriter, docs: list[PendingDocument],
-                    buf: _Buffer | None) -> int:
+    def _write_rows(self, store: DocumentStore, docs: list[PendingDocument], buf: _Buffer | None) -> int:
         """Documents, plus the batch's other rows when ``buf`` is given; returns new documents."""
         extra = buf or _Buffer()
-        result = store.write_batch(docs, fetches=extra.fetches, signals=extra.signals, media=extra.media)
-        if extra.domain_files:
-            write_domain_files(writer, extra.domain_files, self.run_id)
+        result = store.write(Batch(docs=list(docs), fetches=extra.fetches, signals=extra.signals, media=extra.media,
+                                   unique=extra.unique))
         return result.documents
 
     def _write_one_by_one(self, buf: _Buffer) -> int:
@@ -205,16 +194,16 @@ class LedgerSink:
         with self.ledger.writer() as writer:
             store = self._store_for(writer)
             with store.transaction():
-                new += self._write_rows(store, writer, [], buf)
+                new += self._write_rows(store, [], buf)
             for pending in buf.docs:
                 try:
                     with store.transaction():
-                        new += self._write_rows(store, writer, [pending], None)
+                        new += self._write_rows(store, [pending], None)
                 except Exception as exc:  # noqa: BLE001 - this document's own failure, recorded
                     logger.exception("the ledger refused the document of %s", pending.doc.url)
                     self.counts.refused += 1
                     with store.transaction():
-                        store.write_batch([], fetches=[_refused(pending, exc)])
+                        store.write(Batch(fetches=[_refused(pending, exc)]))
         return new
 
     def flush(self) -> bool:

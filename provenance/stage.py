@@ -14,9 +14,10 @@
   :meth:`StageRun.fail`, ``stopped`` on Ctrl-C or :meth:`StageRun.stop`. A process that dies
   without finishing leaves its run ``running``; the next writer marks it ``interrupted``.
 
-Batches of documents go through the one batch buffer of the ledger's write path
-(:class:`provenance.store.BatchBuffer`, or :class:`provenance.staging.Stager` for bulk imports);
-this module only owns what every stage's run has in common.
+Batches go through the one batch buffer of the ledger's write path, :class:`provenance.store.Batch`
+(documents with their texts, their rows, a stage's own tables), stored in one transaction by
+``DocumentStore.write``; bulk imports stage theirs outside the lock with
+:class:`provenance.staging.Stager`. This module only owns what every stage's run has in common.
 """
 
 from __future__ import annotations

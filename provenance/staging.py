@@ -25,21 +25,12 @@ from provenance.ledger import Ledger, LedgerWriter, WriteResult, with_vocabulary
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
                                 SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
-from provenance.store import PendingDocument
+from provenance.store import PendingDocument, UniqueRows
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
 COMMIT_ROWS = 50_000  # documents per write transaction: long enough to amortise, short for readers
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
-
-
-@dataclass(frozen=True, slots=True)
-class UniqueRows:
-    """Rows of a stage-owned table, appended unless a stored row has the same ``key``."""
-
-    table: str
-    rows: pa.Table
-    key: tuple[str, ...]
 
 
 @dataclass

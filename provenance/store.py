@@ -90,6 +90,17 @@ class DocumentStore:
                 media=[*media, *(m for p in batch for m in p.media)],
             )
 
+    def write(self, batch: Batch) -> WriteResult:
+        """Store a :class:`Batch` in one transaction: its documents and rows, its stage tables."""
+        with self.transaction():
+            result = self.write_batch(batch.docs, fetches=batch.fetches, signals=batch.signals,
+                                      licenses=batch.licenses, media=batch.media)
+            for name, table in batch.tables:
+                self.writer.append_rows(name, table)
+            for rows in batch.unique:
+                self.writer.append_unique(rows.table, rows.rows, rows.key)
+        return result
+
     def _place_texts(self, batch: Sequence[PendingDocument]) -> list[Document]:
         """Point every document at a shard holding its text, writing one shard for new texts."""
         if not batch:
@@ -124,9 +135,55 @@ class DocumentStore:
         return docs
 
 
+@dataclass(frozen=True, slots=True)
+class UniqueRows:
+    """Rows of a stage-owned table, appended unless a stored row has the same ``key``."""
+
+    table: str
+    rows: pa.Table
+    key: tuple[str, ...]
+
+
+@dataclass
+class Batch:
+    """The one batch buffer of the write path: what one short write of a run stores.
+
+    Documents with their texts; the rows not tied to a document (fetches, signals, license
+    findings, media); rows of a stage's own tables, appended as given (``tables``) or unless a
+    stored row has the same key (``unique``). Stages fill it and :meth:`DocumentStore.write` stores
+    it in one transaction; a batch the ledger could not take is merged back with :meth:`extend`.
+    """
+
+    docs: list[PendingDocument] = field(default_factory=list)
+    fetches: list[FetchRecord] = field(default_factory=list)
+    signals: list[ConsentSignal] = field(default_factory=list)
+    licenses: list[LicenseFinding] = field(default_factory=list)
+    media: list[MediaRef] = field(default_factory=list)
+    tables: list[tuple[str, pa.Table]] = field(default_factory=list)
+    unique: list[UniqueRows] = field(default_factory=list)
+
+    def size(self) -> int:
+        """Documents and rows of their own (what a flush threshold counts)."""
+        return (len(self.docs) + len(self.fetches) + len(self.media)
+                + sum(t.num_rows for _, t in self.tables) + sum(u.rows.num_rows for u in self.unique))
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) for f in dataclasses.fields(self))
+
+    def extend(self, other: Batch) -> None:
+        """Add ``other``'s records after this batch's (every list field, a subclass's too)."""
+        for f in dataclasses.fields(other):
+            getattr(self, f.name).extend(getattr(other, f.name))
+
+    def clear(self) -> None:
+        """Empty every list in place (a stage may hold on to them)."""
+        for f in dataclasses.fields(self):
+            getattr(self, f.name).clear()
+
+
 @dataclass
 class BatchBuffer:
-    """Documents and fetch rows of one run, written through a DocumentStore in batches.
+    """A :class:`Batch` of one run, written through a DocumentStore when the stage flushes.
 
     ``flush()`` writes what is buffered (inside the store's transaction when one is open) and
     counts how many documents were new or changed; ``progress(n)`` hears of every row written.
@@ -134,21 +191,28 @@ class BatchBuffer:
 
     store: DocumentStore
     progress: Callable[[int], None] | None = None
-    docs: list[PendingDocument] = field(default_factory=list)
-    fetches: list[FetchRecord] = field(default_factory=list)
+    batch: Batch = field(default_factory=Batch)
     documents_new: int = 0
     unchanged: int = 0
 
+    @property
+    def docs(self) -> list[PendingDocument]:
+        return self.batch.docs
+
+    @property
+    def fetches(self) -> list[FetchRecord]:
+        return self.batch.fetches
+
     def __len__(self) -> int:
-        return len(self.docs) + len(self.fetches)
+        return self.batch.size()
 
     def flush(self) -> None:
-        if not (self.docs or self.fetches):
+        if not self.batch:
             return
-        result = self.store.write_batch(self.docs, fetches=self.fetches)
+        written = len(self)
+        result = self.store.write(self.batch)
         self.documents_new += result.documents
-        self.unchanged += len(self.docs) - result.documents
+        self.unchanged += len(self.batch.docs) - result.documents
         if self.progress:
-            self.progress(len(self))
-        self.docs.clear()
-        self.fetches.clear()
+            self.progress(written)
+        self.batch.clear()

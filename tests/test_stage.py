@@ -158,3 +158,54 @@ def test_the_consent_order_reads_the_same_in_python_and_in_sql(value):
     assert rank == consent_rank(value)
     back = con.execute(f"SELECT {consent_of_rank_sql('$r')}", {"r": rank}).fetchone()[0]
     assert back == (value if value in CONSENT_ORDER else "opted_out")
+
+
+def _domain_file_rows(run_id: str, url: str):
+    import pyarrow as pa
+
+    from crawl.sink import DOMAIN_FILE_SCHEMA
+
+    return pa.Table.from_pylist([{"origin": "https://example.org", "domain": "example.org", "kind": "robots.txt",
+                                  "url": url, "state": "ok", "status": 200, "run_id": run_id,
+                                  "fetched_at": utcnow().replace(tzinfo=None)}], schema=DOMAIN_FILE_SCHEMA)
+
+
+def test_one_batch_is_one_write_of_documents_rows_and_stage_tables(workspace):
+    from provenance.store import Batch, DocumentStore, UniqueRows
+    from tests.test_ledger import pending
+
+    ledger = Ledger(workspace)
+    run = ledger.start_run("crawl")
+    robots = "https://example.org/robots.txt"
+    batch = Batch(docs=[pending("https://example.org/a", "alpha text")],
+                  fetches=[FetchRecord("https://example.org/b.pdf", "not_text", utcnow(), reason="application/pdf")],
+                  unique=[UniqueRows("domain_file_log", _domain_file_rows(run.run_id, robots), ("run_id", "url"))])
+    assert batch.size() == 3 and batch
+    again = Batch()
+    again.extend(batch)  # what a failed write merges back
+    assert again.size() == 3
+    with ledger.writer() as writer:
+        assert DocumentStore(writer, run.run_id, "web").write(batch).documents == 1
+        DocumentStore(writer, run.run_id, "web").write(again)  # the same again: nothing new
+    counts = ledger.query("""SELECT (SELECT count(*) FROM documents) AS docs,
+                                    (SELECT count(*) FROM fetches WHERE outcome = 'not_text') AS fetches,
+                                    (SELECT count(*) FROM domain_files) AS files""").to_pylist()[0]
+    assert counts == {"docs": 1, "fetches": 1, "files": 1}
+    batch.clear()
+    assert not batch and batch.size() == 0
+
+
+def test_a_batch_the_ledger_refuses_stores_nothing_of_it(workspace):
+    import pyarrow as pa
+
+    from provenance.store import Batch, DocumentStore
+    from tests.test_ledger import pending
+
+    ledger = Ledger(workspace)
+    run = ledger.start_run("transcribe")
+    batch = Batch(docs=[pending("https://example.org/a", "alpha text")],
+                  tables=[("segment_log", pa.table({"no_such_column": [1]}))])
+    with ledger.writer() as writer, pytest.raises(Exception, match="no_such_column|column"):
+        DocumentStore(writer, run.run_id, "web").write(batch)
+    assert ledger.query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 0}]
+    assert not list((workspace.root / "shards").rglob("web/**/*.parquet"))  # the text shard was discarded

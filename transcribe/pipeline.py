@@ -300,11 +300,7 @@ class Run:
         try:
             with ledger.writer() as writer:
                 store = DocumentStore(writer, self.run_id, "transcript")
-                with store.transaction():
-                    store.write_batch(self._rows.documents, fetches=self._rows.fetches,
-                                      licenses=self._rows.licenses)
-                    writer.append_rows("transcription_log", self._rows.transcription_table())
-                    writer.append_rows("segment_log", self._rows.segment_table())
+                store.write(self._rows.batch())
         except LedgerLockedError:
             if final:
                 raise

@@ -16,8 +16,8 @@ from datetime import datetime
 import pyarrow as pa
 
 from provenance.ids import domain_of, text_sha256
-from provenance.records import Document, FetchOutcome, FetchRecord
-from provenance.store import PendingDocument
+from provenance.records import Document, FetchOutcome, FetchRecord, LicenseFinding
+from provenance.store import Batch, PendingDocument
 from transcribe.audio import AudioInfo
 from transcribe.backend import Segment, Transcript
 from transcribe.model import ModelSpec, Runtime
@@ -114,7 +114,7 @@ class OutcomeRows:
         self.run_id = run_id
         self.documents: list[PendingDocument] = []
         self.fetches: list[FetchRecord] = []
-        self.licenses: list = []
+        self.licenses: list[LicenseFinding] = []
         self.transcriptions: list[dict] = []
         self.segments: list[dict] = []
 
@@ -195,3 +195,9 @@ class OutcomeRows:
 
     def segment_table(self) -> pa.Table:
         return pa.Table.from_pylist(self.segments, schema=SEGMENT_SCHEMA)
+
+    def batch(self) -> Batch:
+        """What one commit stores: the transcript documents and their rows, and the run's own tables."""
+        return Batch(docs=self.documents, fetches=self.fetches, licenses=self.licenses,
+                     tables=[("transcription_log", self.transcription_table()),
+                             ("segment_log", self.segment_table())])
