@@ -25,7 +25,7 @@ from provenance.ledger import Ledger, LedgerWriter, WriteResult, with_vocabulary
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
                                 SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
-from provenance.store import PendingDocument, UniqueRows
+from provenance.store import Batch, PendingDocument, UniqueRows
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
 COMMIT_ROWS = 50_000  # documents per write transaction: long enough to amortise, short for readers
@@ -99,16 +99,23 @@ class Stager:
     def add_pending(self, batch: Sequence[PendingDocument], *, fetches: Sequence[FetchRecord] = (),
                     signals: Sequence[ConsentSignal] = (), media: Sequence[MediaRef] = (),
                     extra: list[UniqueRows] | None = None) -> None:
-        """Stage typed records (what ``DocumentStore.write_batch`` takes): the documents with their
-        texts, signals, licenses, media and fetch rows, plus rows not tied to a document."""
+        """Stage typed records: the documents with their texts and rows, plus rows not tied to a document."""
+        self.add_batch(Batch(docs=list(batch), fetches=list(fetches), signals=list(signals), media=list(media),
+                             unique=list(extra or ())))
+
+    def add_batch(self, batch: Batch) -> None:
+        """Stage a :class:`provenance.store.Batch` (what ``DocumentStore.write`` stores under the lock)."""
+        if batch.tables:
+            raise ValueError("a staged batch carries its stage tables as unique rows (Batch.unique)")
+        docs = batch.docs
         self.add(
-            records_to_arrow([p.doc for p in batch], DOCUMENT_SCHEMA),
-            pa.array([p.text for p in batch], pa.string()),
-            fetches=records_to_arrow([*fetches, *(p.fetch for p in batch if p.fetch is not None)], FETCH_SCHEMA),
-            signals=records_to_arrow([*signals, *(x for p in batch for x in p.signals)], SIGNAL_SCHEMA),
-            licenses=records_to_arrow([f for p in batch for f in p.licenses], LICENSE_SCHEMA),
-            media=records_to_arrow([*media, *(m for p in batch for m in p.media)], MEDIA_SCHEMA),
-            extra=extra,
+            records_to_arrow([p.doc for p in docs], DOCUMENT_SCHEMA),
+            pa.array([p.text for p in docs], pa.string()),
+            fetches=records_to_arrow([*batch.fetches, *(p.fetch for p in docs if p.fetch is not None)], FETCH_SCHEMA),
+            signals=records_to_arrow([*batch.signals, *(x for p in docs for x in p.signals)], SIGNAL_SCHEMA),
+            licenses=records_to_arrow([*batch.licenses, *(f for p in docs for f in p.licenses)], LICENSE_SCHEMA),
+            media=records_to_arrow([*batch.media, *(m for p in docs for m in p.media)], MEDIA_SCHEMA),
+            extra=batch.unique,
         )
 
     def _write_texts(self, documents: pa.Table, texts: pa.Array | pa.ChunkedArray | None) -> WrittenShard:

@@ -8,7 +8,7 @@ is not written again; a document whose state did not change adds no ledger row.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -179,40 +179,3 @@ class Batch:
         """Empty every list in place (a stage may hold on to them)."""
         for f in dataclasses.fields(self):
             getattr(self, f.name).clear()
-
-
-@dataclass
-class BatchBuffer:
-    """A :class:`Batch` of one run, written through a DocumentStore when the stage flushes.
-
-    ``flush()`` writes what is buffered (inside the store's transaction when one is open) and
-    counts how many documents were new or changed; ``progress(n)`` hears of every row written.
-    """
-
-    store: DocumentStore
-    progress: Callable[[int], None] | None = None
-    batch: Batch = field(default_factory=Batch)
-    documents_new: int = 0
-    unchanged: int = 0
-
-    @property
-    def docs(self) -> list[PendingDocument]:
-        return self.batch.docs
-
-    @property
-    def fetches(self) -> list[FetchRecord]:
-        return self.batch.fetches
-
-    def __len__(self) -> int:
-        return self.batch.size()
-
-    def flush(self) -> None:
-        if not self.batch:
-            return
-        written = len(self)
-        result = self.store.write(self.batch)
-        self.documents_new += result.documents
-        self.unchanged += len(self.batch.docs) - result.documents
-        if self.progress:
-            self.progress(written)
-        self.batch.clear()
