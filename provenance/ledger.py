@@ -18,27 +18,33 @@ import functools
 import json
 import os
 import re
-import shutil
-import socket
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from provenance.errors import ProvenanceError
-from provenance.ids import domain_of, new_run_id, registered_domain, utcnow
-from provenance.records import (ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run, consent_of_rank_sql,
-                                consent_rank_sql)
 from provenance.version import DISTRIBUTION
 from provenance.workspace import Workspace
 
-if TYPE_CHECKING:  # pyarrow is imported by the write path only: readers start faster without it
+# provenance.ids (w3lib, tldextract), importlib.metadata and socket are imported where a write
+# needs them: `provenance sql` and other readers start without them.
+
+
+def utcnow():  # noqa: ANN201 (provenance.ids.utcnow's type)
+    from provenance.ids import utcnow as now
+
+    return now()
+
+
+if TYPE_CHECKING:  # pyarrow and the records are imported by the write path only: readers start faster
     import pyarrow as pa
+
+    from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run
 
     from provenance.schemas import SetTable
 
@@ -91,7 +97,10 @@ DOCUMENT_STATE_COLUMNS = (
 _REVOKES = ("((rv.kind = 'url' AND {d}.url = rv.value) OR "
             "(rv.kind = 'domain' AND ({d}.domain = rv.value OR {d}.domain LIKE '%.' || rv.value)))")
 # The most restrictive consent among rows (a value outside the three counts as opted_out).
-_WORST_CONSENT = consent_of_rank_sql(f"max({consent_rank_sql('consent')})")
+def _worst_consent() -> str:
+    from provenance.records import consent_of_rank_sql, consent_rank_sql
+
+    return consent_of_rank_sql(f"max({consent_rank_sql('consent')})")
 
 
 def with_vocabulary(batch: pa.Table) -> pa.Table:
@@ -130,6 +139,8 @@ def _derived_column(values: pa.ChunkedArray | pa.Array, fn) -> pa.Array:  # noqa
 
 
 def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
     versions = {}
     for name in VERSIONED_PACKAGES:
         try:
@@ -160,8 +171,16 @@ def _lock_holder(message: str) -> str:
     return f"process {match['pid']} ({match['prog']})"
 
 
+def _latest_migration() -> int:
+    """The newest migration's number (from the file names only: a reader's check)."""
+    names = os.listdir(Path(__file__).with_name("migrations"))
+    return max(int(m[1]) for m in (re.fullmatch(r"(\d{4})_\w+\.sql", n) for n in names) if m)
+
+
 @functools.lru_cache(maxsize=1)  # the package's own files: fixed for the life of the process
 def _migrations() -> tuple[tuple[int, str, str], ...]:
+    from importlib import resources
+
     found = []
     for entry in resources.files("provenance.migrations").iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
@@ -288,7 +307,7 @@ class Ledger:
         except BaseException:
             con.close()
             raise
-        latest = _migrations()[-1][0]
+        latest = _latest_migration()
         if version < latest:
             con.close()
             raise LedgerOutdatedError(
@@ -432,6 +451,8 @@ def _sync_reference_data(writer: LedgerWriter) -> None:
 
 
 def _own_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -452,6 +473,8 @@ def _backfill_registered_domain(con: duckdb.DuckDBPyConnection) -> None:
     whose stored domain the one definition would write differently) in Python, per distinct URL
     and domain, in the migration's transaction."""
     import pyarrow as pa
+
+    from provenance.ids import domain_of, registered_domain
 
     urls = con.sql("SELECT DISTINCT url FROM document_log WHERE url IS NOT NULL").to_arrow_table().column("url")
     fixed = pa.table({"url": urls, "domain": _derived_column(urls, domain_of)})
@@ -561,6 +584,11 @@ class LedgerWriter(LedgerView):
     # --- runs -------------------------------------------------------------------------------
 
     def start_run(self, command: str, config: dict | None = None) -> Run:
+        import socket
+
+        from provenance.ids import new_run_id
+        from provenance.records import Run
+
         run = Run(run_id=new_run_id(command), command=command, started_at=utcnow(),
                   config=dict(config or {}), versions=package_versions())
         _exec(
@@ -619,6 +647,8 @@ class LedgerWriter(LedgerView):
         if batch.num_rows == 0:
             return 0
         batch = batch.select(DOCUMENT_SCHEMA.names).cast(DOCUMENT_SCHEMA)
+        from provenance.ids import registered_domain
+
         batch = batch.append_column("registered_domain", _derived_column(batch.column("domain"), registered_domain))
         self.con.register("_doc_batch", batch)
         try:
@@ -826,7 +856,7 @@ class LedgerWriter(LedgerView):
                 UPDATE document_state s SET cluster_consent = a.cluster_consent,
                                             revoked = s.revoked_direct OR a.any_revoked
                 FROM (
-                    SELECT dup_cluster, {_WORST_CONSENT} AS cluster_consent, bool_or(revoked_direct) AS any_revoked
+                    SELECT dup_cluster, {_worst_consent()} AS cluster_consent, bool_or(revoked_direct) AS any_revoked
                     FROM document_state
                     WHERE dup_cluster IN (SELECT * FROM _touched_clusters)
                     GROUP BY dup_cluster
@@ -846,6 +876,8 @@ class LedgerWriter(LedgerView):
         names = list(spec.schema.names)
         extra_cols = [c for c in spec.extra if c not in names]
         if "domain" in extra_cols:  # the URL's domain, by provenance.ids.domain_of (never in SQL)
+            from provenance.ids import domain_of
+
             batch = batch.append_column("domain", _derived_column(batch.column("url"), domain_of))
             names.append("domain")
             extra_cols.remove("domain")
@@ -954,6 +986,8 @@ class LedgerWriter(LedgerView):
 
     def mark_dead_runs(self) -> list[str]:
         """Runs still 'running' whose process on this host is gone were killed: say so."""
+        import socket
+
         host = socket.gethostname()
         rows = self.con.execute(
             "SELECT run_id, pid FROM run_log WHERE status = 'running' AND host = ?", [host]).fetchall()
@@ -999,5 +1033,7 @@ class LedgerWriter(LedgerView):
                 moved.append(rel)
         for staging in stagings:  # rows staged by a run that died
             if staging.is_dir() and staging.parent.name not in running:
+                import shutil
+
                 shutil.rmtree(staging, ignore_errors=True)
         return moved
