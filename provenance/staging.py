@@ -28,7 +28,11 @@ from provenance.records import ConsentSignal, FetchRecord, MediaRef
 from provenance.store import Batch, PendingDocument, UniqueRows
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
-COMMIT_ROWS = 50_000  # documents per write transaction: long enough to amortise, short for readers
+# Documents per write transaction, at most: one DuckDB row group (122,880 rows). A commit's cost is
+# mostly fixed (the checkpoint that follows it rewrites the last row group and the indexes), so at
+# 1M documents a group of ~100,000 held the lock no longer than one of 50,000 (5.6 s vs 5.4 s at
+# most, loaded machine) while the import took 50 s instead of 75 s.
+COMMIT_ROWS = 122_880
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
 
