@@ -101,10 +101,10 @@ class StageRun:
 
 @contextmanager
 def open_run(ledger: Ledger, command: str, config: dict[str, Any] | None = None, *,
-             progress: Progress | None = None, run: Run | None = None) -> Iterator[StageRun]:
-    """Open a run of ``command`` (or carry on ``run`` when a parent process opened it), yield it,
-    and record how it ended with its counts, whatever happens inside."""
-    record = run if run is not None else ledger.start_run(command, config)
+             progress: Progress | None = None) -> Iterator[StageRun]:
+    """Open a run of ``command``, yield it, and record how it ended with its counts, whatever
+    happens inside."""
+    record = ledger.start_run(command, config)
     stage = StageRun(ledger, record, progress if progress is not None else quiet())
     status: Status = "failed"
     try:
