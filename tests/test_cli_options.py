@@ -73,5 +73,11 @@ def test_cli_defaults_are_the_librarys_defaults():
     assert parse_duration(transcribe["max_duration"]) == settings.max_duration_s
     assert transcribe["timeout_s"] == settings.timeout_s and transcribe["commit_every"] == settings.commit_every
     assert transcribe["beam_size"] == settings.options.beam_size and transcribe["vad"] == settings.options.vad_filter
+    from crawl.importers.options import ImportOptions
+
+    imported, import_options = defaults("import"), ImportOptions()
+    for name in ("text", "url", "license", "consent", "title", "id", "fetched_at", "language"):
+        assert imported[f"{name}_column"] == getattr(import_options.columns, name), name
+    assert imported["engine"] == import_options.engine and imported["workers"] == import_options.workers
     crawl, crawl_settings = defaults("crawl"), CrawlSettings()
     assert crawl["max_pages"] == crawl_settings.max_pages and crawl["delay"] == crawl_settings.delay

@@ -24,7 +24,8 @@ from crawl.importers.formats import detect_format
 from crawl.importers.readers import Done, Failed, make_readers
 from crawl.importers.sources import (IMPORTED, Source, SourceOptions, already_imported, imported_row, is_listing,
                                      is_url, read_listing, sha256_of_reason)
-from crawl.importers.tabular import ColumnMap, ImportStats, import_tabular
+from crawl.importers.options import ImportOptions
+from crawl.importers.tabular import ImportStats, import_tabular
 from crawl.importers.warc import ReadOptions, WarcChunk, WarcFileImport, reresolve_origins
 from crawl.page import AgentLists
 from provenance.errors import InputError
@@ -32,28 +33,6 @@ from provenance.ledger import STAGE_LOCK_WAIT_S, Ledger
 from provenance.progress import Progress
 from provenance.stage import StageRun, open_run
 from provenance.workspace import Workspace
-
-
-@dataclass(frozen=True, slots=True)
-class ImportOptions:
-    """How inputs are read (the options of ``provenance import``)."""
-
-    fmt: str | None = None  # jsonl, parquet or warc (default: from each file's name)
-    columns: ColumnMap = field(default_factory=ColumnMap)
-    skip_bad_rows: bool = False
-    strict_digests: bool = False
-    workers: int | None = None  # WARC readers (default: one per core, at most one per file)
-    engine: str = "local"  # local processes, or ray
-    ray_address: str | None = None
-    base: str | None = None  # what the paths of a warc.paths listing are relative to (directory or URL)
-    allow_private: bool = False  # downloads may reach private addresses (a local test server)
-
-    def config(self, files: Sequence[Path]) -> dict:
-        """What the run records as its configuration."""
-        return {"files": [str(p.resolve()) for p in files], "format": self.fmt,
-                "columns": self.columns.optional() | {"text": self.columns.text},
-                "skip_bad_rows": self.skip_bad_rows, "strict_digests": self.strict_digests,
-                "workers": self.workers, "engine": self.engine, "base": self.base}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crawl.importers.options import ColumnMap
 from crawl.importers.damage import Damage, DamagedInput, LimitedReader, gzip_damage, is_gzip_name, one_line
 from provenance import consent as consent_mod
 from provenance import licenses
@@ -47,24 +48,6 @@ from provenance.staging import Stager
 
 BATCH_ROWS = 20_000  # JSONL lines per batch
 PARQUET_BATCH_ROWS = 50_000
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnMap:
-    """Which input columns hold what (only ``text`` is required)."""
-
-    text: str = "text"
-    url: str | None = "url"
-    license: str | None = "license"
-    consent: str | None = "consent"
-    title: str | None = "title"
-    id: str | None = None
-    fetched_at: str | None = None
-    language: str | None = None
-
-    def optional(self) -> dict[str, str]:
-        names = ("url", "license", "consent", "title", "id", "fetched_at", "language")
-        return {k: getattr(self, k) for k in names if getattr(self, k)}
 
 
 @dataclass(slots=True)

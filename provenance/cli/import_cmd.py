@@ -6,25 +6,29 @@ from pathlib import Path
 
 import click
 
+from crawl.importers.options import ColumnMap, ImportOptions
 from provenance.cli.options import workspace_of
 from provenance.progress import Progress
 from provenance.errors import InputError
+
+_COLUMNS = ColumnMap()  # the CLI's defaults are the library's
+_DEFAULTS = ImportOptions()
 
 
 @click.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["warc", "parquet", "jsonl"]), default=None,
               help="Input format (default: from the file name).")
-@click.option("--text-column", default="text", show_default=True, help="Column holding the document text.")
-@click.option("--url-column", default="url", show_default=True, help="Column holding the source URL (optional).")
-@click.option("--license-column", default="license", show_default=True,
+@click.option("--text-column", default=_COLUMNS.text, show_default=True, help="Column holding the document text.")
+@click.option("--url-column", default=_COLUMNS.url, show_default=True, help="Column holding the source URL (optional).")
+@click.option("--license-column", default=_COLUMNS.license, show_default=True,
               help="Column holding a license (URL, SPDX id or name), normalised to SPDX (optional).")
-@click.option("--consent-column", default="consent", show_default=True,
+@click.option("--consent-column", default=_COLUMNS.consent, show_default=True,
               help="Column holding consent: opted_out, granted or unspecified (optional).")
-@click.option("--title-column", default="title", show_default=True, help="Column holding a title (optional).")
-@click.option("--id-column", default=None, help="Column holding a stable id of each row (default: the URL, else the text).")
-@click.option("--fetched-at-column", default=None, help="Column holding when the text was fetched (ISO 8601).")
-@click.option("--language-column", default=None, help="Column holding the language code.")
+@click.option("--title-column", default=_COLUMNS.title, show_default=True, help="Column holding a title (optional).")
+@click.option("--id-column", default=_COLUMNS.id, help="Column holding a stable id of each row (default: the URL, else the text).")
+@click.option("--fetched-at-column", default=_COLUMNS.fetched_at, help="Column holding when the text was fetched (ISO 8601).")
+@click.option("--language-column", default=_COLUMNS.language, help="Column holding the language code.")
 @click.option("--skip-bad-rows", is_flag=True,
               help="Skip malformed rows, and keep what precedes the damage in a truncated or corrupt file "
                    "(each recorded in `fetches`), instead of stopping with nothing of the file stored.")
@@ -33,7 +37,7 @@ from provenance.errors import InputError
 @click.option("--workers", type=click.IntRange(1, 1024), default=None, metavar="N",
               help="Processes reading and analysing WARC files side by side, or CPUs of a local Ray "
                    "(default: one per core, at most one per file).")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=_DEFAULTS.engine, show_default=True,
               help="local: reader processes on this machine. ray: one Ray task per WARC file, on a local Ray "
                    "started for the run or the cluster at --ray-address (needs the distributed extra).")
 @click.option("--ray-address", metavar="HOST:PORT", default=None,
