@@ -303,7 +303,11 @@ def _tree_memory_mib(root: int) -> tuple[float, float]:
 
 def _dedup_tree(ws: Path) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # as installed: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 environment would
+    # otherwise compile some 800 modules again in every process, seconds of a short run)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
     peak_rss = peak_pss = 0.0
     while proc.poll() is None:
         rss, pss = _tree_memory_mib(proc.pid)

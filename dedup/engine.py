@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "DedupError", "Engine", "EngineUnava
            "SignatureTask", "compute_task", "default_workers", "make_engine", "plan_tasks"]
 
 ENGINES = ("local", "ray")
-IN_PROCESS_BELOW = 512  # fewer texts than this are hashed in this process: starting workers costs seconds
+IN_PROCESS_BATCHES = 4  # fewer texts than this many batches per worker are hashed in this process
 
 
 class Engine(Protocol):
@@ -91,7 +91,9 @@ class LocalEngine:
 
     def signatures(self, tasks: Sequence[SignatureTask], params: SignatureParams) -> Iterator[SignatureBatch]:
         """Yields one batch per task, in completion order (callers must not depend on it)."""
-        if self.workers <= 1 or len(tasks) <= 1 or sum(len(t) for t in tasks) < IN_PROCESS_BELOW:
+        # a few batches are hashed here: starting worker processes costs seconds
+        small = sum(len(t) for t in tasks) < IN_PROCESS_BATCHES * self.batch_size * self.workers
+        if self.workers <= 1 or len(tasks) <= 1 or small:
             for task in tasks:
                 yield compute_task(task, params, self.batch_size)
             return

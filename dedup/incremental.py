@@ -65,7 +65,7 @@ class Update:
 def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additions, rights_changed: pa.Array,
            lsh: LshParams, max_bucket: int, num_perm: int, dtype: np.dtype) -> Update:
     """The clusters touched by ``added`` documents and by documents whose rights changed."""
-    nodes = NodeTable(state.directory, manifest.nodes, num_perm, dtype)
+    nodes = NodeTable(state.directory, manifest.nodes)
     n0 = manifest.n_nodes
     k = added.docs.num_rows
     new_nodes = n0 + np.arange(k, dtype=np.int64)
@@ -84,7 +84,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
         np.minimum.at(first, codes, np.arange(k, dtype=np.int64))
         group_rep = n0 + first
         distinct = encoded.dictionary
-        qi, found = probe(state.key_runs(manifest, "norms"), 0, string_keys(distinct.to_pylist()))
+        qi, found = probe(state.key_runs(manifest, "norms"), 0, string_keys(distinct))
         if len(qi):
             same = pc.equal(nodes.take(found, ["norm_sha256"]).column(0).combine_chunks(), distinct.take(pa.array(qi))).to_numpy(
                 zero_copy_only=False)
@@ -154,8 +154,8 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
                            "n_shingles": pa.array(n_shingles, pa.int64())})
     new_groups = {
         "bands": _band_groups(sigs, banded, new_nodes, lsh),
-        "norms": [(string_keys(norm.filter(pa.array(is_rep)).to_pylist()), new_nodes[is_rep])],
-        "docs": [(string_keys(added.docs.column("doc_id").to_pylist()), new_nodes)],
+        "norms": [(string_keys(norm.filter(pa.array(is_rep))), new_nodes[is_rep])],
+        "docs": [(string_keys(added.docs.column("doc_id")), new_nodes)],
     }
     return Update(assignments=assignments, scope=ids, exact_new=len(exact_left), edges_new=len(pair_a),
                   clusters_before=len(pc.unique(member_clusters)) if len(member_clusters) else 0,
@@ -218,7 +218,7 @@ def _nodes_of(state: DedupState, manifest: Manifest, nodes: NodeTable, doc_ids: 
     """The node of each stored document (by its id key, confirmed on the id itself)."""
     if len(doc_ids) == 0:
         return np.empty(0, np.int64)
-    qi, found = probe(state.key_runs(manifest, "docs"), 0, string_keys(doc_ids.to_pylist()))
+    qi, found = probe(state.key_runs(manifest, "docs"), 0, string_keys(doc_ids))
     same = pc.equal(nodes.take(found, ["doc_id"]).column(0).combine_chunks(), doc_ids.take(pa.array(qi))).to_numpy(zero_copy_only=False)
     qi, found = qi[same], found[same]
     out = np.full(len(doc_ids), -1, np.int64)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from dedup.minhash import dtype_for
 from dedup.params import SignatureParams
+from dedup.state import SignatureFile
 from provenance.ids import utcnow
 
 if TYPE_CHECKING:  # workers import this module for SignatureBatch; they never open the ledger
@@ -152,8 +153,11 @@ class SignatureIndex:
         with self.ledger.writer() as w:
             w.append_rows("minhash_part_log", table)
 
-    def load(self, doc_ids: pa.Array, text_sha256: pa.Array, parts: list[str] | None = None) -> LoadedSignatures:
-        """The stored signatures of these documents' current texts, aligned with ``doc_ids``.
+    def load(self, doc_ids: pa.Array, text_sha256: pa.Array, parts: list[str] | None = None,
+             out: SignatureFile | None = None) -> LoadedSignatures:
+        """The stored signatures of these documents' current texts, aligned with ``doc_ids``
+        (written into ``out`` when given, a file that reads like an array: the matrix is then
+        never held in memory).
 
         One hash lookup of all stored keys against the wanted ones (linear in both), then each
         part's signatures are read and scattered into place.
@@ -161,7 +165,8 @@ class SignatureIndex:
         n = len(doc_ids)
         found = np.zeros(n, bool)
         n_shingles = np.zeros(n, np.int64)
-        sigs = np.empty((n, self.params.num_perm), dtype_for(self.params.width))
+        sigs = cast(np.ndarray, out) if out is not None else np.empty((n, self.params.num_perm),
+                                                                      dtype_for(self.params.width))
         paths = self._readable_parts(parts)
         if not paths or n == 0:
             return LoadedSignatures(found, pa.nulls(n, pa.string()), n_shingles, sigs)
@@ -191,7 +196,10 @@ class SignatureIndex:
                 continue
             taken = pq.read_table(path, columns=["norm_sha256", "n_shingles", "signature"]).take(
                 pa.array(part_rows, pa.int64()))
-            sigs[rows] = _signature_matrix(taken.column("signature"), self.params)
+            if out is not None:
+                out.write(rows, _signature_matrix(taken.column("signature"), self.params))
+            else:
+                sigs[rows] = _signature_matrix(taken.column("signature"), self.params)
             n_shingles[rows] = taken.column("n_shingles").to_numpy()
             norm_rows.append(rows)
             norm_values.append(taken.column("norm_sha256").combine_chunks())

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from provenance.errors import InputError
 
@@ -76,17 +78,43 @@ class LshParams:
 
     @classmethod
     def for_threshold(cls, threshold: float, num_perm: int,
-                      weights: tuple[float, float] = LSH_WEIGHTS) -> LshParams:
+                      weights: tuple[float, float] = LSH_WEIGHTS, cache: Path | None = None) -> LshParams:
         """Bands and rows from datasketch's optimal-parameter routine (``MinHashLSH``'s own),
-        with false-positive/false-negative ``weights``."""
+        with false-positive/false-negative ``weights``. With ``cache`` (a JSON file), an answer
+        found there is used and a new one is added: the routine needs SciPy, whose import alone
+        takes seconds, for an answer that never changes."""
         if not 0.0 < threshold < 1.0:
             raise InputError(f"--threshold must be between 0 and 1 (exclusive); got {threshold}")
-        from datasketch.lsh import _optimal_param  # datasketch>=2,<3; imported only when dedup runs
+        key = f"{float(threshold)!r}:{num_perm}:{weights[0]!r}:{weights[1]!r}"
+        known = _read_cache(cache)
+        if key in known:
+            bands, rows = known[key]
+        else:
+            from datasketch.lsh import _optimal_param  # datasketch>=2,<3; imported only when needed
 
-        bands, rows = _optimal_param(threshold, num_perm, weights[0], weights[1])
+            bands, rows = _optimal_param(threshold, num_perm, weights[0], weights[1])
+            if cache is not None and bands >= 2:
+                _write_cache(cache, {**known, key: [int(bands), int(rows)]})
         if bands < 2:
             raise InputError(
                 f"threshold {threshold} with {num_perm} permutations gives fewer than 2 LSH bands; "
                 f"lower --threshold or raise --num-perm"
             )
         return cls(threshold=float(threshold), bands=int(bands), rows=int(rows), weights=weights)
+
+
+def _read_cache(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)

@@ -47,7 +47,8 @@ from dedup.index import LoadedSignatures, SignatureIndex, missing
 from dedup.lsh import MAX_BUCKET, band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
-from dedup.state import DedupState, Manifest, signature_column, string_keys, write_key_run, write_nodes
+from dedup.state import (STATE_DIR, DedupState, Manifest, SignatureFile, sig_name, string_keys, write_key_run,
+                         write_nodes)
 from provenance import licenses
 from provenance.ids import utcnow
 from provenance.ledger import Ledger
@@ -57,7 +58,9 @@ from provenance.stage import open_run
 NO_LONGER = "no longer a duplicate of another document"
 _SIM_DIGITS = 6
 REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one short write each)
+LSH_CACHE = f"{STATE_DIR}/lsh-params.json"  # bands and rows of each threshold, computed once
 _STATE_BATCH = 65_536  # node rows per record batch of the dedup state
+_SIMILARITY_STEP = 16_384  # rows of signatures compared per step
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,11 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
     )
 
     def similarity(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
-        return estimated_jaccard(sigs[rows], sigs[other])
+        out = np.empty(len(rows), np.float64)
+        for lo in range(0, len(rows), _SIMILARITY_STEP):  # a step at a time: sigs may be a file
+            out[lo:lo + _SIMILARITY_STEP] = estimated_jaccard(sigs[rows[lo:lo + _SIMILARITY_STEP]],
+                                                              sigs[other[lo:lo + _SIMILARITY_STEP]])
+        return out
 
     assignments = assign(labels, rights, similarity, groups, doc_id_ranks(docs.column("doc_id")))
     return ClusterResult(assignments, len(exact_left), len(pairs), np.stack([left, right], axis=1))
@@ -264,7 +271,7 @@ def run_dedup(ledger: Ledger, options: DedupOptions = DedupOptions(),
     """
     params = options.signature_params()
     engine = make_engine(options.engine, options.workers, options.batch_size, options.ray_address)
-    lsh = LshParams.for_threshold(options.threshold, options.num_perm)
+    lsh = LshParams.for_threshold(options.threshold, options.num_perm, cache=ledger.workspace.root / LSH_CACHE)
     with engine:  # starts or connects to what the engine runs on (a local Ray, a cluster)
         config = {**asdict(options), "workers": engine.workers, "index_key": params.key(),
                   "bands": lsh.bands, "rows": lsh.rows, "lsh_weights": list(lsh.weights)}
@@ -330,7 +337,13 @@ def _run_full(ctx: _Context) -> DedupSummary:
         _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, docs if len(todo) == n_docs else docs.take(todo),
               ctx.progress)
     pa.default_memory_pool().release_unused()
-    loaded = ctx.index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks())
+    # the signatures go straight into the new state's matrix file, read back a step at a time
+    node_name = f"nodes-{run_id}.arrow"
+    sig_file = SignatureFile.create(ctx.state.path(sig_name(node_name)), n_docs, ctx.params.num_perm,
+                                    np.dtype(dtype_for(ctx.params.width)))
+    loaded = ctx.index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks(),
+                            out=sig_file)
+    sig_file.sync()
     if not loaded.found.all():
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
@@ -342,7 +355,7 @@ def _run_full(ctx: _Context) -> DedupSummary:
               "clusters": len({a.dup_cluster for a in result.assignments}),
               "clustered_documents": len(result.assignments)}
     del result
-    manifest = _write_state(ctx, watermark, docs.column("doc_id").combine_chunks(), loaded, counts)
+    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), loaded, counts)
     del docs, loaded
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
@@ -354,44 +367,43 @@ def _run_full(ctx: _Context) -> DedupSummary:
     return summary
 
 
-def _write_state(ctx: _Context, watermark: int, doc_ids: pa.Array, loaded: LoadedSignatures,
+def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Array, loaded: LoadedSignatures,
                  totals: dict) -> Manifest:
-    """The dedup state of a full run: every node, and the key indexes (published after the commit)."""
+    """The dedup state of a full run (its signature matrix is written already): the nodes and the
+    key indexes, published after the commit."""
     state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
     n = len(doc_ids)
     norm = loaded.norm_sha256.combine_chunks() if isinstance(loaded.norm_sha256, pa.ChunkedArray) else loaded.norm_sha256
-    sigs = loaded.signatures
-    width = sigs.shape[1] * sigs.dtype.itemsize
 
     def batches() -> Iterator[pa.RecordBatch]:
         for lo in range(0, n, _STATE_BATCH):
             hi = min(n, lo + _STATE_BATCH)
             yield pa.record_batch([doc_ids.slice(lo, hi - lo), norm.slice(lo, hi - lo),
-                                   pa.array(loaded.n_shingles[lo:hi], pa.int64()), signature_column(sigs[lo:hi])],
-                                  names=["doc_id", "norm_sha256", "n_shingles", "signature"])
+                                   pa.array(loaded.n_shingles[lo:hi], pa.int64())],
+                                  names=["doc_id", "norm_sha256", "n_shingles"])
 
-    node_name = f"nodes-{run_id}.arrow"
-    write_nodes(state.path(node_name), batches(), width)
+    write_nodes(state.path(node_name), batches())
     # representatives: the first row of each exact-duplicate group
     codes = pc.dictionary_encode(norm).indices.to_numpy(zero_copy_only=False).astype(np.int64) if n else \
         np.empty(0, np.int64)
     first = np.full(int(codes.max()) + 1 if n else 0, n, np.int64)
     np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+    del codes
     reps = np.sort(first)
     banded = reps[loaded.n_shingles[reps] > 0]
+    keys = band_keys(loaded.signatures, lsh.bands, lsh.rows, banded)
     node_ids = np.arange(n, dtype=np.int64)
 
     def band_groups() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for band in range(lsh.bands):
-            slots = sigs[:, band * lsh.rows:(band + 1) * lsh.rows]
-            yield band_keys(slots, 1, lsh.rows, banded)[:, 0], banded
+            yield keys[:, band], banded
 
     segments: dict = {
         "bands": [[f"bands-{run_id}.arrow", write_key_run(state.path(f"bands-{run_id}.arrow"), band_groups())]],
         "norms": [[f"norms-{run_id}.arrow", write_key_run(state.path(f"norms-{run_id}.arrow"),
-                                                          [(string_keys(norm.take(pa.array(reps)).to_pylist()), reps)])]],
+                                                          [(string_keys(norm.take(pa.array(reps))), reps)])]],
         "docs": [[f"docs-{run_id}.arrow", write_key_run(state.path(f"docs-{run_id}.arrow"),
-                                                        [(string_keys(doc_ids.to_pylist()), node_ids)])]],
+                                                        [(string_keys(doc_ids), node_ids)])]],
     }
     return Manifest(run_id=run_id, state_key=state.state_key, vocabulary=ctx.vocabulary, watermark=watermark,
                     n_nodes=n, totals=totals, nodes=[[node_name, n]], **segments)
@@ -462,10 +474,11 @@ def _extend_state(ctx: _Context, manifest: Manifest, upd: incremental.Update, lo
                             totals=totals)
     if k == 0:
         return next_manifest
-    sigs = loaded.signatures
-    batch = upd.node_batch.append_column("signature", signature_column(sigs)).to_batches()
     name = f"nodes-{run_id}.arrow"
-    write_nodes(state.path(name), iter(batch), sigs.shape[1] * sigs.dtype.itemsize)
+    sig_file = SignatureFile.create(state.path(sig_name(name)), k, ctx.params.num_perm, loaded.signatures.dtype)
+    sig_file.write(np.arange(k), loaded.signatures)
+    sig_file.sync()
+    write_nodes(state.path(name), iter(upd.node_batch.to_batches()))
     next_manifest.nodes = [*manifest.nodes, [name, k]]
     for kind, groups in upd.new_node_groups.items():
         seg = f"{kind}-{run_id}.arrow"

@@ -9,9 +9,9 @@ set), all files written once under a new name and never changed:
   atomically after the run's ledger commit; a manifest that does not name the workspace's last
   finished dedup run is ignored (the next run rebuilds everything from the ledger), so a run
   killed between its commit and its manifest costs time, never correctness.
-* node segments (``nodes-*.arrow``): one row per document text taking part, in node order
-  (``node`` = position over the segments in order): ``doc_id``, ``norm_sha256``, ``n_shingles``
-  and the MinHash ``signature``. Node order is the order the texts arrived in the ledger
+* node segments (``nodes-*.arrow`` with ``doc_id``, ``norm_sha256``, ``n_shingles``, and beside
+  each a ``sigs-*.npy`` matrix of the MinHash signatures): one row per document taking part, in
+  node order (``node`` = position over the segments in order). Node order is the order the texts arrived in the ledger
   (``document_log.seq`` of the text's first row, then ``doc_id``), so documents added later
   always come after the ones already there.
 * key indexes (``bands-*``, ``norms-*``, ``docs-*``): sorted ``(key, node)`` runs, one record
@@ -20,8 +20,9 @@ set), all files written once under a new name and never changed:
   small segment to each and merges segments of similar size (a log-structured merge: each node
   is rewritten O(log n) times in all, and a probe reads O(log n) segments).
 
-Files are uncompressed Arrow IPC, memory-mapped: a probe (a binary search per key) and the
-signatures of a few nodes touch only the pages they need.
+Files are uncompressed Arrow IPC and numpy ``.npy``, memory-mapped: a probe (a binary search per
+key) and the signatures of a few nodes touch only the pages they need, and a signature matrix of
+any size is read a slice or a set of rows at a time (:class:`SignatureFile`).
 """
 
 from __future__ import annotations
@@ -39,15 +40,19 @@ import xxhash
 
 STATE_DIR = "index/dedup"
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2
 INDEXES = ("bands", "norms", "docs")
 NODE_SCHEMA = pa.schema([("doc_id", pa.string()), ("norm_sha256", pa.string()), ("n_shingles", pa.int64())])
 KEY_SCHEMA = pa.schema([("key", pa.uint64()), ("node", pa.int64())])
 MERGE_RATIO = 2  # merge the newest two segments while the newer holds at least 1/MERGE_RATIO of the older
 
 
-def string_keys(values: Iterable[str]) -> np.ndarray:
-    """64-bit keys of strings (xxh3); a key match is always confirmed on the string itself."""
+def string_keys(values: pa.Array | Iterable[str]) -> np.ndarray:
+    """64-bit keys of strings (xxh3); a key match is always confirmed on the string itself.
+    An Arrow array is read a slice at a time (no Python list of all its strings)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        parts = [string_keys(values.slice(lo, 65_536).to_pylist()) for lo in range(0, len(values), 65_536)]
+        return np.concatenate(parts) if parts else np.empty(0, np.uint64)
     return np.fromiter((xxhash.xxh3_64_intdigest(v.encode()) for v in values), np.uint64)
 
 
@@ -66,7 +71,60 @@ class Manifest:
     format: int = FORMAT
 
     def files(self) -> set[str]:
-        return {name for part in (self.nodes, self.bands, self.norms, self.docs) for name, _ in part}
+        names = {name for part in (self.nodes, self.bands, self.norms, self.docs) for name, _ in part}
+        return names | {sig_name(name) for name, _ in self.nodes}
+
+
+def sig_name(node_name: str) -> str:
+    """The signature matrix beside a node segment."""
+    return node_name.replace("nodes-", "sigs-", 1).removesuffix(".arrow") + ".npy"
+
+
+class SignatureFile:
+    """An ``(n, num_perm)`` signature matrix in a ``.npy`` file that reads like an array: each
+    read (a slice, a set of rows, a column range) maps the file, copies what was asked for and
+    unmaps it, so resident memory holds what a step needs, not the matrix."""
+
+    ndim = 2
+
+    def __init__(self, path: Path):
+        self.path = path
+        mapped = np.load(path, mmap_mode="r")
+        self.shape: tuple[int, int] = mapped.shape
+        self.dtype = mapped.dtype
+        del mapped
+
+    @classmethod
+    def create(cls, path: Path, n: int, num_perm: int, dtype: np.dtype) -> SignatureFile:
+        mapped = np.lib.format.open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=(n, num_perm))
+        mapped.flush()
+        del mapped
+        return cls(path)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        mapped = np.load(self.path, mmap_mode="r")
+        try:
+            return np.array(mapped[key])
+        finally:
+            del mapped
+
+    def write(self, rows: np.ndarray, values: np.ndarray) -> None:
+        mapped = np.load(self.path, mmap_mode="r+")
+        try:
+            mapped[rows] = values
+            mapped.flush()
+        finally:
+            del mapped
+
+    def sync(self) -> None:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _open(path: Path) -> ipc.RecordBatchFileReader:
@@ -141,12 +199,11 @@ def probe(runs: list[KeyRun], group: int, keys: np.ndarray, limit: int | None = 
 class NodeTable:
     """The node segments, memory-mapped; rows are taken by node number."""
 
-    def __init__(self, directory: Path, segments: list[list], num_perm: int, dtype: np.dtype):
+    def __init__(self, directory: Path, segments: list[list]):
         self.tables = [_open(directory / name).read_all() for name, _ in segments]
+        self.sig_files = [SignatureFile(directory / sig_name(name)) for name, _ in segments]
         sizes = [int(n) for _, n in segments]
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.num_perm = num_perm
-        self.dtype = np.dtype(dtype)
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -161,41 +218,31 @@ class NodeTable:
             rows = nodes[order][seg[order] == s] - self.starts[s]
             parts.append(self.tables[s].select(columns).take(pa.array(rows, pa.int64())))
         if not parts:
-            return pa.table({c: pa.array([], NODE_SCHEMA.field(c).type if c in NODE_SCHEMA.names else pa.binary())
-                             for c in columns})
+            return pa.table({c: pa.array([], NODE_SCHEMA.field(c).type) for c in columns})
         merged = pa.concat_tables(parts).combine_chunks()
         back = np.empty(len(nodes), np.int64)
         back[order] = np.arange(len(nodes))
         return merged.take(pa.array(back, pa.int64()))
 
     def signatures(self, nodes: np.ndarray) -> np.ndarray:
-        column = self.take(nodes, ["signature"]).column("signature").combine_chunks()
-        return signature_matrix(column, self.num_perm, self.dtype)
+        """The signatures of these nodes (in this order)."""
+        nodes = np.asarray(nodes, np.int64)
+        first = self.sig_files[0] if self.sig_files else None
+        out = np.empty((len(nodes), first.shape[1] if first else 0), first.dtype if first else np.uint32)
+        seg = np.searchsorted(self.starts, nodes, "right") - 1
+        for s in np.unique(seg):
+            at = np.flatnonzero(seg == s)
+            out[at] = self.sig_files[s][nodes[at] - self.starts[s]]
+        return out
 
 
-def signature_matrix(column: pa.Array, num_perm: int, dtype: np.dtype) -> np.ndarray:
-    """The ``(n, num_perm)`` matrix of a fixed-size binary column of little-endian hash values."""
-    little = np.dtype(dtype).newbyteorder("<")
-    if len(column) == 0:
-        return np.empty((0, num_perm), dtype)
-    width = column.type.byte_width
-    raw = np.frombuffer(column.buffers()[1], np.uint8)[column.offset * width:(column.offset + len(column)) * width]
-    return raw.view(little).reshape(len(column), num_perm).astype(dtype, copy=False)
-
-
-def signature_column(sigs: np.ndarray) -> pa.Array:
-    sigs = np.ascontiguousarray(sigs).astype(sigs.dtype.newbyteorder("<"), copy=False)
-    width = sigs.shape[1] * sigs.dtype.itemsize
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(sigs), [None, pa.py_buffer(sigs.tobytes())])
-
-
-def write_nodes(path: Path, batches: Iterator[pa.RecordBatch], width: int) -> int:
-    schema = NODE_SCHEMA.append(pa.field("signature", pa.binary(width)))
+def write_nodes(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
+    """A node segment's ``doc_id, norm_sha256, n_shingles`` (its signatures go beside it)."""
     tmp = path.with_name(path.name + ".tmp")
     n = 0
-    with ipc.new_file(str(tmp), schema) as writer:
+    with ipc.new_file(str(tmp), NODE_SCHEMA) as writer:
         for batch in batches:
-            writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
+            writer.write_batch(batch.cast(NODE_SCHEMA) if batch.schema != NODE_SCHEMA else batch)
             n += batch.num_rows
     _publish(tmp, path)
     return n
