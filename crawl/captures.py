@@ -89,16 +89,22 @@ class CaptureIndex:
     def new_origins(self) -> frozenset[str]:
         return frozenset(self._captures)
 
+    def prefetch(self, origins: Iterable[str]) -> None:
+        """Load the stored captures of the ``origins`` not loaded yet, in one query."""
+        wanted = sorted({o for o in origins if o not in self._loaded})
+        self._loaded.update(wanted)
+        stored = [o for o in wanted if o in self._stored_origins]
+        if not stored:
+            return
+        seen = {o: {_identity(f) for f in self._captures.get(o, [])} for o in stored}
+        for f in _stored_captures(self.writer, stored):
+            if _identity(f) not in seen[f.origin]:
+                seen[f.origin].add(_identity(f))
+                self._captures.setdefault(f.origin, []).append(f)
+
     def captures(self, origin: str) -> list[DomainFile]:
         if origin not in self._loaded:
-            self._loaded.add(origin)
-            if origin in self._stored_origins:
-                found = self._captures.setdefault(origin, [])
-                seen = {_identity(f) for f in found}
-                for f in _stored_captures(self.writer, origin):
-                    if _identity(f) not in seen:
-                        seen.add(_identity(f))
-                        found.append(f)
+            self.prefetch([origin])
         return self._captures.get(origin, [])
 
     def policy_at(self, url: str, when: datetime) -> DomainPolicy | None:
@@ -125,10 +131,10 @@ def _identity(f: DomainFile) -> tuple:
     return (f.kind, f.url, f.fetched_at, f.state, f.sha256)
 
 
-def _stored_captures(writer: Queryable, origin: str) -> list[DomainFile]:
+def _stored_captures(writer: Queryable, origins: list[str]) -> list[DomainFile]:
     rows = writer.query(
         f"SELECT DISTINCT origin, kind, url, state, status, reason, content_type, body_sha256, n_bytes, body, "
-        f"fetched_at FROM {DOMAIN_FILES_TABLE} WHERE origin = ?", [origin]).to_pylist()
+        f"fetched_at FROM {DOMAIN_FILES_TABLE} WHERE origin IN (SELECT unnest(?))", [origins]).to_pylist()
     return [DomainFile(origin=r["origin"], kind=r["kind"], url=r["url"], state=r["state"],
                        fetched_at=r["fetched_at"], status=r["status"], reason=r["reason"],
                        body=r["body"].encode("utf-8") if r["body"] is not None else None,
@@ -159,6 +165,7 @@ def reresolve(writer: LedgerWriter, run_id: str, index: CaptureIndex, origins: I
     changed = 0
     for start in range(0, len(docs), REREAD_BATCH):
         batch = docs[start:start + REREAD_BATCH]
+        index.prefetch(origin_of(d.url or "") for d in batch)
         own = _page_signals(writer, batch)
         new_docs: list[Document] = []
         new_signals: list[ConsentSignal] = []

@@ -35,6 +35,9 @@ from provenance.stage import StageRun, open_run
 from provenance.workspace import Workspace
 
 
+ROBOTS_SUBSET = "robotstxt"  # in the path of each file of Common Crawl's robots.txt subset
+
+
 @dataclass(frozen=True, slots=True)
 class FileResult:
     """What came of one input: its stats, why it was not imported, or that an earlier run had."""
@@ -137,9 +140,12 @@ def import_files(workspace: Workspace | str | os.PathLike, files: Sequence[str |
             else:
                 todo.append((number, item))
         if todo:
-            _import_warcs(ledger, run, todo, options, readers, done)
-            if len(todo) > 1 and (options.engine == "ray" or getattr(readers, "workers", 1) > 1):
-                summary.reresolved = reresolve_origins(ledger, run.run_id, AgentLists.load(), _run_origins(ledger, run))
+            # robots.txt subsets first (Common Crawl names them so): their captures are stored before
+            # the pages they answer are decided, instead of re-resolving those pages after them
+            todo.sort(key=lambda pair: (ROBOTS_SUBSET not in str(pair[1].label).lower(), pair[0]))
+            stale = _import_warcs(ledger, run, todo, options, readers, done)
+            if stale:
+                summary.reresolved = reresolve_origins(ledger, run.run_id, AgentLists.load(), stale)
         run.note(**summary.totals())
         if summary.failed:
             run.fail(f"{len(summary.failed)} of {len(plan)} inputs were not imported")
@@ -147,13 +153,18 @@ def import_files(workspace: Workspace | str | os.PathLike, files: Sequence[str |
 
 
 def _import_warcs(ledger: Ledger, run: StageRun, todo: list[tuple[int, _Input]], options: ImportOptions,
-                  readers, done: Callable[[int, FileResult], None]) -> None:  # noqa: ANN001 - LocalReaders | RayReaders
+                  readers, done: Callable[[int, FileResult], None]) -> set[str]:  # noqa: ANN001 - LocalReaders | RayReaders
+    """Import the WARC inputs; returns the origins whose documents may have been decided without
+    captures another file committed meanwhile (files read side by side): those to re-resolve."""
     agents = AgentLists.load()
     source_options = SourceOptions(
         read=ReadOptions(skip_bad_rows=options.skip_bad_rows, strict_digests=options.strict_digests),
         download_dir=str(ledger.workspace.runs_dir / run.run_id / "downloads"),
         allow_private=options.allow_private, hash_local=any(item.listed for _, item in todo))
     open_files: dict[int, WarcFileImport] = {}
+    committed: list[frozenset[str]] = []  # the capture origins of each file stored, in order
+    opened_at: dict[int, int] = {}  # input -> how many files were stored when its documents began
+    stale: set[str] = set()
     try:
         for position, message in readers.messages([item.source for _, item in todo], source_options):
             number, item = todo[position]
@@ -161,6 +172,7 @@ def _import_warcs(ledger: Ledger, run: StageRun, todo: list[tuple[int, _Input]],
             if current is None:
                 current = open_files[position] = WarcFileImport(ledger, run.run_id, f"{position:06d}", agents,
                                                                 run.advance)
+                opened_at[position] = len(committed)
             if isinstance(message, WarcChunk):
                 current.add(message)
                 continue
@@ -176,10 +188,13 @@ def _import_warcs(ledger: Ledger, run: StageRun, todo: list[tuple[int, _Input]],
                 stats = current.commit(extra)
             finally:
                 current.discard()
+            stale |= current.page_origins & frozenset().union(*committed[opened_at[position]:])
+            committed.append(frozenset(current.origins))
             done(number, FileResult(item.label, stats=stats))
     finally:
         for leftover in open_files.values():
             leftover.discard()
+    return stale
 
 
 def _recorded(ledger: Ledger, sources: list[str]) -> dict[str, set[str]]:
@@ -194,13 +209,6 @@ def _recorded(ledger: Ledger, sources: list[str]) -> dict[str, set[str]]:
         if sha:
             out.setdefault(row["url"], set()).add(sha)
     return out
-
-
-def _run_origins(ledger: Ledger, run: StageRun) -> list[str]:
-    from crawl.sink import DOMAIN_FILES_TABLE
-
-    return ledger.query(f"SELECT DISTINCT origin FROM {DOMAIN_FILES_TABLE} WHERE run_id = ?",
-                        [run.run_id]).column("origin").to_pylist()
 
 
 __all__ = ["FileResult", "ImportOptions", "ImportSummary", "import_files"]

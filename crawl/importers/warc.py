@@ -354,7 +354,8 @@ class WarcFileImport:
         self.progress = progress
         self.stager = Stager(ledger, run_id, "web", part=part)
         self.stats = ImportStats()
-        self.origins: set[str] = set()
+        self.origins: set[str] = set()  # of the captures the file holds
+        self.page_origins: set[str] = set()  # of the pages whose documents it built
         self._index: CaptureIndex | None = None
         self._docs: list[PendingDocument] = []
         self._fetches: list[FetchRecord] = []
@@ -373,11 +374,13 @@ class WarcFileImport:
         self.stats.bad_rows += len(chunk.bad_examples)
         self.stats.bad_examples.extend(chunk.bad_examples)
         self._fetches.extend(chunk.fetches)
+        self._index.prefetch(origin_of(item.page.url) for item in chunk.pages)  # one look-up per chunk
         for item in chunk.pages:
             page, analysis = item.page, item.analysis
             if analysis.error is not None:
                 self._fetches.append(failed_fetch(page, analysis.error_outcome, _with(analysis.error, item.flags)))
                 continue
+            self.page_origins.add(origin_of(page.url))
             pending = build_document(page, analysis, self._index.policy_at(page.url, page.fetched_at), self.agents)
             if item.flags and pending.fetch is not None:
                 pending = dataclasses.replace(pending, fetch=dataclasses.replace(pending.fetch, reason=item.flags))
