@@ -450,6 +450,17 @@ def _sync_reference_data(writer: LedgerWriter) -> None:
             _exec(writer.con, "INSERT OR REPLACE INTO reference_marks VALUES ('license_classes', ?)", [wanted])
 
 
+def reference_data_current(view: LedgerView) -> bool:
+    """Whether the reference data (license classes) was last synced by this package's version (a
+    read: the vocabulary is not loaded). A write open re-syncs it when the vocabulary differs."""
+    has = view.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reference_marks'").fetchall()[0][0]
+    if not has:
+        return False
+    rows = view.con.execute("SELECT version FROM reference_marks WHERE name = 'license_classes'").fetchall()
+    return bool(rows) and rows[0][0].rsplit(" ", 1)[-1] == _own_version()
+
+
 def _own_version() -> str:
     from importlib import metadata
 

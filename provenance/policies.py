@@ -443,6 +443,35 @@ def license_class_rows(ids: Iterable[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=LICENSE_CLASS_SCHEMA)
 
 
+def document_classes_current(view: Any) -> bool:
+    """Whether ``license_classes`` is current for the documents (a read, no vocabulary loaded):
+    synced by this version, with a row for every license expression documents carry."""
+    from provenance.ledger import reference_data_current
+
+    if not reference_data_current(view):
+        return False
+    missing = view.query("""
+        SELECT count(*) AS n FROM (
+            SELECT DISTINCT license FROM document_state WHERE license LIKE '% %'
+            EXCEPT SELECT license FROM license_vocabulary)""")
+    return missing.column("n")[0].as_py() == 0
+
+
+def ensure_document_classes(ledger: Any) -> None:
+    """License classes for the expressions documents carry (audit, export): a read when they are
+    current, one short write when not (which also upgrades an older ledger)."""
+    from provenance.ledger import LedgerMissingError, LedgerOutdatedError
+
+    try:
+        with ledger.snapshot() as view:
+            if document_classes_current(view):
+                return
+    except (LedgerOutdatedError, LedgerMissingError):  # the write below creates or upgrades it
+        pass
+    with ledger.writer() as writer:
+        sync_license_classes(writer, from_documents=True)
+
+
 def sync_license_classes(writer: Any, extra_ids: Iterable[str] = (), *, from_documents: bool = False) -> int:
     """Bring ``license_classes`` in step with the vocabulary: one row per id it knows, and one per
     license expression documents carry (``MIT OR Apache-2.0``: its class comes from its parts).

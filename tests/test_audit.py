@@ -278,3 +278,29 @@ def test_audit_cli_formats_and_paths(audited, cli, tmp_path):
 def test_audit_of_a_missing_workspace_says_what_to_do(cli, tmp_path):
     out = cli("-w", str(tmp_path / "nothing"), "audit")
     assert out.code == 1 and "no ledger" in out.err and "provenance import" in out.err
+
+
+def test_the_audit_reads_without_the_writer_once_license_classes_are_current(tmp_path):
+    """Another process holding the ledger read-only keeps every writer out; the audit's
+    preparation still completes (it reads), once the classes are current."""
+    import subprocess
+    import sys
+
+    from provenance.audit.build import prepare
+    from provenance.ledger import Ledger, LedgerLockedError
+
+    fx = build_fixture(tmp_path / "ws")
+    prepare(fx.ledger)  # the first may write the classes of the documents' expressions
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
+                               "c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); time.sleep(60)",
+                               str(fx.ledger.path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        waiting = Ledger(fx.ledger.workspace, lock_wait_s=1)
+        with pytest.raises(LedgerLockedError):  # a writer is kept out
+            with waiting.writer():
+                pass
+        prepare(waiting)  # reads only
+    finally:
+        holder.kill()
+        holder.wait()

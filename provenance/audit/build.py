@@ -9,7 +9,7 @@ from typing import Any
 from provenance.audit.model import BarChart, Figures, Note, QueryResult, Report, Section, Table
 from provenance.audit.queries import EU_TOP_MAX, EU_TOP_SHARE, TOP_N, AuditQuery, audit_queries
 from provenance.ledger import Ledger, LedgerMissingError
-from provenance.policies import Policy, builtins, sync_license_classes
+from provenance.policies import Policy, builtins, ensure_document_classes
 from provenance.records import CONSENT_ORDER
 from provenance.sandbox import judge, sandboxed
 
@@ -24,14 +24,14 @@ def existing_relations(con: Any) -> set[str]:
 
 
 def prepare(ledger: Ledger) -> None:
-    """Apply pending migrations and refresh ``license_classes`` (one short write, often none)."""
+    """Refresh ``license_classes`` for the documents' expressions: a read when current; otherwise
+    one short write (which also applies pending migrations)."""
     if not ledger.workspace.exists():
         raise LedgerMissingError(
             f"there is no ledger in {ledger.workspace.root}: nothing to audit. Create one with "
             f"`provenance import`, `provenance crawl` or `provenance demo`, or pass -w DIR."
         )
-    with ledger.writer() as writer:
-        sync_license_classes(writer, from_documents=True)
+    ensure_document_classes(ledger)
 
 
 def plan(con: Any, policies: Sequence[Policy]) -> tuple[list[AuditQuery], set[str]]:

@@ -44,7 +44,7 @@ from provenance.export.summary import ExportSummary, summarize
 from provenance.ids import utcnow
 from provenance.ledger import Ledger, LedgerMissingError, LedgerView, LedgerWriter
 from provenance.outputs import check_directory, staged_directory
-from provenance.policies import Policy, sync_license_classes
+from provenance.policies import Policy, ensure_document_classes
 from provenance.stage import open_run
 
 TS = pa.timestamp("us", tz="UTC")
@@ -98,8 +98,7 @@ def export_policy(ledger: Ledger, policy: Policy, out_dir: Path, *, creator: str
                           f"will be published, e.g. https://huggingface.co/datasets/ORG/NAME")
     out_dir = Path(out_dir).expanduser().resolve()
     _check_target(ledger, out_dir)
-    with ledger.writer() as writer:  # one short write: the classes of the licenses documents carry
-        sync_license_classes(writer, from_documents=True)
+    ensure_document_classes(ledger)  # the classes of the licenses documents carry
     with open_run(ledger, "export", {"policy": policy.spec(), "out": str(out_dir)}) as run:
         result = _export(ledger, policy, out_dir, run.run_id, creator, url, progress or (lambda n: None))
         run.note(documents=result.n_documents, characters=result.n_chars, export_id=result.export_id,
