@@ -15,7 +15,7 @@ def test_demo_runs_the_whole_story_and_a_rerun_adds_nothing(tmp_path):
     ws = tmp_path / "ws"
     first = run_process("-w", str(ws), "demo", timeout=600)
     assert first.code == 0, first.err + first.out
-    for needle in ("Crawl the sample site", "Transcribe the audio", "Find near-duplicates",
+    for needle in ("Import Common-Crawl-style WARCs", "Crawl the sample site", "Transcribe the audio", "Find near-duplicates",
                    "Audit report:", "Export:"):
         assert needle in first.out
     report = ws / "reports" / "audit.html"
@@ -33,6 +33,15 @@ def test_demo_runs_the_whole_story_and_a_rerun_adds_nothing(tmp_path):
     counts = ask("SELECT source_type, count(*) AS n FROM documents GROUP BY 1 ORDER BY 1")
     kinds = {c["source_type"]: c["n"] for c in counts}
     assert kinds.get("web", 0) > 5 and kinds.get("import") == 37 and kinds.get("transcript") == 1
+    # the Common-Crawl-style pages: each decided by the robots.txt capture of its fetch time
+    cc = ask("SELECT url, consent FROM documents "
+             "WHERE domain IN ('harbour.example', 'ferry.example', 'lighthouse.example')")
+    assert {c["url"]: c["consent"] for c in cc} == {
+        "https://harbour.example/log/march-10.html": "unspecified",  # before its robots.txt changed
+        "https://harbour.example/log/march-25.html": "opted_out",  # after: GPTBot disallowed
+        "https://ferry.example/timetable.html": "opted_out",  # robots.txt answered 503
+        "https://lighthouse.example/keepers.html": "granted",  # 404 robots.txt, CC BY Link header
+    }
     # the transcript inherits the license of the page that embedded the audio
     t = ask("SELECT d.license, p.license AS page_license FROM documents d JOIN documents p ON p.doc_id = d.parent_doc_id "
             "WHERE d.source_type = 'transcript'")
