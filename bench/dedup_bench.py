@@ -30,6 +30,7 @@ Usage: python bench/dedup_bench.py [--large 100000] [--small 25000] [--sample 20
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +65,7 @@ def best_of(runs: int, fn) -> float:
     return best
 
 
-def signature_speed(n_docs: int) -> None:
+def signature_speed(n_docs: int) -> dict:
     params = SignatureParams()
     texts = [d.text for d in synthetic.generate(n_docs, seed=42)]
     shingles = [sh.shingles(t, params.ngram) for t in texts]
@@ -109,6 +111,9 @@ def signature_speed(n_docs: int) -> None:
     print(f"  reference: bulk with one xxh3 call    {1 / t_bulk_xxh:10.0f} docs/s   ours is {t_bulk_xxh / t_ours:6.1f}x"
           f"  (different hash: not comparable signatures)")
     print("signatures identical to datasketch's: yes (update loop and bulk, same hash function, seed and scheme)")
+    return {"documents": n_docs, "ours_docs_per_s": round(1 / t_ours), "update_loop_docs_per_s": round(1 / t_loop),
+            "bulk_docs_per_s": round(1 / t_bulk), "vs_update_loop": round(t_loop / t_ours, 1),
+            "vs_bulk": round(t_bulk / t_ours, 1), "identical_to_datasketch": True}
 
 
 def e2e_corpus(n_docs: int, words: int = 300, vocabulary: int = 30_000, seed: int = 11) -> list[str]:
@@ -209,6 +214,12 @@ def end_to_end_peers(n_docs: int, repeats: int) -> dict:
     ours = best[f"ours, {cores} threads"]
     print(f"target: ours >= 10x datasketch end to end: {base_wall / ours[0]:.1f}x wall "
           f"({base_wall / best['ours, 1 thread'][0]:.1f}x on 1 thread)")
+    figures["ours_vs_datasketch_wall"] = round(base_wall / ours[0], 2)
+    figures["ours_1_thread_vs_datasketch_wall"] = round(base_wall / best["ours, 1 thread"][0], 2)
+    if "rensa" in best:
+        figures["ours_vs_rensa_wall"] = round(best["rensa"][0] / ours[0], 2)
+        figures["rensa_vs_datasketch_wall"] = round(base_wall / best["rensa"][0], 2)
+    figures["target_vs_datasketch"] = 10.0
     return figures
 
 
@@ -274,9 +285,10 @@ def run_dedup(root: Path, workers: int | None) -> tuple[float, int, int, str]:
     return elapsed, usage.ru_maxrss, peak_tree, err.strip().splitlines()[-1]
 
 
-def end_to_end(sizes: list[int], workers: int | None, repeats: int) -> None:
+def end_to_end(sizes: list[int], workers: int | None, repeats: int) -> dict:
     print(f"\n== provenance dedup end to end ({workers or os.cpu_count()} workers, best of {repeats} fresh runs)")
     times = {}
+    figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as tmp:
         for n in sizes:
             pristine = Path(tmp) / f"corpus{n}"
@@ -290,12 +302,15 @@ def end_to_end(sizes: list[int], workers: int | None, repeats: int) -> None:
                     best = result
             elapsed, peak_proc, peak_tree, summary = best
             times[n] = elapsed
+            figures[n] = {"first_s": round(elapsed, 2), "largest_process_peak_mib": round(peak_proc / 1024),
+                          "tree_peak_rss_mib": round(peak_tree / 1024)}
             print(f"{n:>8} documents: {elapsed:6.1f} s ({n / elapsed:7.0f} docs/s), peak RSS {peak_proc / 1024:5.0f} MiB "
                   f"largest process, {peak_tree / 1024:5.0f} MiB whole tree   [corpus built in {t_build:.0f} s]")
             print(f"          {summary}")
             again, _, _, summary = run_dedup(root, workers)
             print(f"          re-run, nothing new: {again:.1f} s = {again / elapsed:.0%} of the first run "
                   f"(target <= 25%)   [{summary.split(': ', 1)[1][:90]}]")
+            figures[n]["rerun_s"] = round(again, 2)
             k = max(1, n // 100)
             ledger = Ledger(Workspace(root))
             with ledger.writer() as w:
@@ -304,27 +319,35 @@ def end_to_end(sizes: list[int], workers: int | None, repeats: int) -> None:
                 w.finish_run(run, {"documents": k})
             added, _, _, summary = run_dedup(root, workers)
             print(f"          after adding {k} documents (1%): {added:.1f} s = {added / elapsed:.0%} of the first run")
+            figures[n]["added_1_percent_s"] = round(added, 2)
     small, large = min(sizes), max(sizes)
     if small != large:
         ratio = times[large] / times[small]
         print(f"growth: {large / small:.0f}x the documents took {ratio:.2f}x the time "
               f"(linear would be {large / small:.1f}x; per document {times[small] / small * 1e6:.0f} us -> "
               f"{times[large] / large * 1e6:.0f} us)")
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--large", type=int, default=100_000, help="0: skip provenance dedup end to end")
     parser.add_argument("--small", type=int, default=25_000)
     parser.add_argument("--sample", type=int, default=2000, help="documents for the signature comparison")
     parser.add_argument("--peers", type=int, default=30_000, help="documents for the end-to-end comparison (0: skip)")
     parser.add_argument("--workers", type=int, default=None, help="dedup workers (default: one per core)")
     parser.add_argument("--repeats", type=int, default=2, help="fresh dedup runs per size (the best counts)")
     args = parser.parse_args()
+    results: dict = {"at": datetime.now(UTC).isoformat(timespec="seconds"),
+                     "machine": {"cpus": os.cpu_count(), "load_avg_at_start": round(os.getloadavg()[0], 1)}}
     if args.peers:
-        end_to_end_peers(args.peers, args.repeats)
-    signature_speed(args.sample)
-    end_to_end(sorted({args.small, args.large}), args.workers, args.repeats)
+        results["end_to_end_peers"] = {"documents": args.peers, **end_to_end_peers(args.peers, args.repeats)}
+    results["signatures"] = signature_speed(args.sample)
+    if args.large:
+        results["provenance_dedup"] = end_to_end(sorted({args.small, args.large}), args.workers, args.repeats)
+    out = Path(__file__).resolve().parent / "results" / "dedup_bench.json"
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

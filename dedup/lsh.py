@@ -11,6 +11,8 @@ folded into one 64-bit key (a key collision only adds a candidate, which verific
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from dedup.minhash import estimated_jaccard, fmix
@@ -110,6 +112,38 @@ def similar_pairs(sigs: np.ndarray, bands: int, rows: int, threshold: float,
     keys = band_keys(sigs, bands, rows, subset)
     pairs = candidate_pairs(keys, max_bucket)
     del keys
+    return verified(pairs, pair_similarity(sigs, pairs, subset), threshold)
+
+
+def spill_band_keys(sigs: np.ndarray, bands: int, rows: int, subset: np.ndarray | None, directory: Path) -> list[Path]:
+    """Band keys of the rows ``subset`` of ``sigs``, written a step at a time to one file per band
+    (``band-<i>.u64``: the keys in row order, native uint64); returns the files. Memory: one step."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"band-{band}.u64" for band in range(bands)]
+    n = sigs.shape[0] if subset is None else len(subset)
+    handles = [open(path, "wb") for path in paths]
+    try:
+        for lo in range(0, n, _ROWS_PER_STEP):
+            step = np.arange(lo, min(n, lo + _ROWS_PER_STEP)) if subset is None else subset[lo:lo + _ROWS_PER_STEP]
+            keys = band_keys(sigs, bands, rows, step)
+            for band, handle in enumerate(handles):
+                handle.write(np.ascontiguousarray(keys[:, band]).tobytes())
+    finally:
+        for handle in handles:
+            handle.close()
+    return paths
+
+
+def similar_pairs_spilled(sigs: np.ndarray, bands: int, rows: int, threshold: float, directory: Path,
+                          max_bucket: int = MAX_BUCKET, subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`similar_pairs` with the band keys spilled to ``directory`` and grouped one band at a
+    time (memory for one band's keys, not all of them; the same pairs, since bands are
+    independent). The band files stay for the caller (see :func:`spill_band_keys`)."""
+    paths = spill_band_keys(sigs, bands, rows, subset, directory)
+    codes = [candidate_codes(np.fromfile(path, np.uint64)[:, None], max_bucket) for path in paths]
+    n = sigs.shape[0] if subset is None else len(subset)
+    pairs = pairs_from_codes(np.unique(np.concatenate(codes)) if codes else np.empty(0, np.uint64), n)
+    del codes
     return verified(pairs, pair_similarity(sigs, pairs, subset), threshold)
 
 

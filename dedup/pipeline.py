@@ -31,9 +31,12 @@ same clusters an incremental one would (tests/test_dedup_pipeline.py checks it).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -44,7 +47,7 @@ from dedup.clusters import ClusterAssignment, Rights, assign, components, doc_id
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
 from dedup.incremental import Additions
 from dedup.index import LoadedSignatures, SignatureIndex, missing
-from dedup.lsh import MAX_BUCKET, band_keys
+from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
 from dedup.state import (STATE_DIR, DedupState, Manifest, SignatureFile, sig_name, string_keys, write_key_run,
@@ -348,14 +351,17 @@ def _run_full(ctx: _Context) -> DedupSummary:
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     docs = docs.select(["doc_id", "consent", "license", "first_fetched_at"])  # frees the texts' hashes, shards
+    spill = ctx.state.path(f"spill-{run_id}")  # band keys, one file per band (removed below)
+    find_pairs = ctx.engine.similar_pairs if ctx.engine.name != "local" else partial(_spilled_pairs, spill)
     result = cluster_documents(docs, loaded.norm_sha256, loaded.n_shingles, loaded.signatures, lsh,
-                               ctx.options.max_bucket, ctx.engine.similar_pairs)
+                               ctx.options.max_bucket, find_pairs)
     rows = _changed_rows(ledger, result.assignments, run_id)
     counts: dict = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
               "clusters": len({a.dup_cluster for a in result.assignments}),
               "clustered_documents": len(result.assignments)}
     del result
-    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), loaded, counts)
+    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), loaded, counts, spill)
+    shutil.rmtree(spill, ignore_errors=True)
     del docs, loaded
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
@@ -367,8 +373,15 @@ def _run_full(ctx: _Context) -> DedupSummary:
     return summary
 
 
+def _spilled_pairs(directory: Path, sigs: np.ndarray, lsh: LshParams, max_bucket: int,
+                   subset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The local banding stage out of core: band keys spilled to ``directory``, one band grouped at
+    a time (the same pairs as the in-memory stage)."""
+    return similar_pairs_spilled(sigs, lsh.bands, lsh.rows, lsh.threshold, directory, max_bucket, subset)
+
+
 def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Array, loaded: LoadedSignatures,
-                 totals: dict) -> Manifest:
+                 totals: dict, spill: Path) -> Manifest:
     """The dedup state of a full run (its signature matrix is written already): the nodes and the
     key indexes, published after the commit."""
     state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
@@ -391,12 +404,14 @@ def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Arra
     del codes
     reps = np.sort(first)
     banded = reps[loaded.n_shingles[reps] > 0]
-    keys = band_keys(loaded.signatures, lsh.bands, lsh.rows, banded)
+    band_files = [spill / f"band-{band}.u64" for band in range(lsh.bands)]
+    if not all(p.exists() and p.stat().st_size == 8 * len(banded) for p in band_files):  # another engine banded
+        band_files = spill_band_keys(loaded.signatures, lsh.bands, lsh.rows, banded, spill)
     node_ids = np.arange(n, dtype=np.int64)
 
     def band_groups() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for band in range(lsh.bands):
-            yield keys[:, band], banded
+        for path in band_files:  # one band in memory at a time
+            yield np.fromfile(path, np.uint64), banded
 
     segments: dict = {
         "bands": [[f"bands-{run_id}.arrow", write_key_run(state.path(f"bands-{run_id}.arrow"), band_groups())]],

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -302,7 +303,8 @@ class DedupState:
         _fsync_dir(self.directory)
         keep = manifest.files()
         stale = previous.files() - keep if previous else set()
-        stale |= {p.name for p in self.directory.iterdir() if f"-{manifest.run_id}" in p.name} - keep - {MANIFEST}
+        stale |= {p.name for p in self.directory.iterdir()
+                  if f"-{manifest.run_id}" in p.name and p.is_file()} - keep - {MANIFEST}
         for name in stale:
             (self.directory / name).unlink(missing_ok=True)
 
@@ -316,7 +318,10 @@ class DedupState:
         for path in self.directory.iterdir():
             if path.name == MANIFEST or path.name in keep or any(tag in path.name for tag in live):
                 continue
-            path.unlink(missing_ok=True)
+            if path.is_dir():  # a killed run's spilled band keys
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _safe(key: str) -> str:

@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from dedup import shingles as sh
 from dedup.clusters import components
-from dedup.lsh import band_group_codes, band_keys, candidate_pairs, pairs_from_codes
+from dedup.lsh import (band_group_codes, band_keys, candidate_pairs, pairs_from_codes, similar_pairs,
+                       similar_pairs_spilled)
 from dedup.minhash import Permutations, signatures, signatures_from_hashes
 from dedup.params import LSH_WEIGHTS, LshParams, SignatureParams
+from dedup.state import SignatureFile
 from dedup.synthetic import generate
 from provenance.errors import InputError
 
@@ -204,6 +206,24 @@ def test_band_groups_together_give_the_candidates_of_all_bands():
     for cuts in ([0, lsh.bands], [0, 1, lsh.bands], [0, 3, 4, lsh.bands - 1, lsh.bands]):
         codes = [band_group_codes(sigs, lsh.rows, lo, hi, max_bucket=8) for lo, hi in zip(cuts, cuts[1:])]
         assert np.array_equal(pairs_from_codes(np.unique(np.concatenate(codes)), len(sigs)), whole)
+
+
+def test_band_keys_spilled_to_files_and_grouped_a_band_at_a_time_give_the_same_pairs(tmp_path):
+    """The out-of-core banding stage (one file of keys per band, one band in memory at a time,
+    the signatures read from a .npy file a step at a time) finds the pairs of the in-memory stage,
+    with and without a row subset, with small and large buckets."""
+    params = SignatureParams()
+    lsh = LshParams.for_threshold(0.6, params.num_perm)
+    sigs, _ = signatures(pa.array([d.text for d in generate(400, seed=13, copy_fraction=0.6)]), params)
+    stored = SignatureFile.create(tmp_path / "sigs.npy", len(sigs), params.num_perm, sigs.dtype)
+    stored.write(np.arange(len(sigs)), sigs)
+    subset = np.flatnonzero(np.arange(len(sigs)) % 3 != 1)
+    for rows, max_bucket in ((None, 64), (subset, 64), (subset, 2)):
+        pairs, sims = similar_pairs(sigs, lsh.bands, lsh.rows, lsh.threshold, max_bucket, rows)
+        assert len(pairs) > 20
+        spilled = similar_pairs_spilled(stored, lsh.bands, lsh.rows, lsh.threshold,  # reads like an array
+                                        tmp_path / f"spill-{max_bucket}-{rows is None}", max_bucket, rows)
+        assert np.array_equal(spilled[0], pairs) and np.array_equal(spilled[1], sims)
 
 
 def test_large_buckets_are_chained_not_squared():
