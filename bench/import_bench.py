@@ -20,7 +20,7 @@ headers parsed, payload read) with warcio and with fastwarc when it is installed
 Prints pages/s of each and the ratio import / baseline (aim: >= 0.8); writes
 bench/results/import_bench.json.
 
-    python bench/import_bench.py [--files 4] [--pages 750] [--workers 2] [--reference DIR]
+    python bench/import_bench.py [--files 4] [--pages 750] [--workers 2] [--reference DIR] [--out JSON]
 
 ``--reference DIR`` also times warcio and fastwarc iteration over the *.warc.gz files of DIR
 (read in place, never copied).
@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=750)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reference", type=Path, default=None, help="also time iteration over DIR/*.warc.gz")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "import_bench.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         folder = Path(tmp)
@@ -252,7 +253,7 @@ def main() -> None:
             result["iteration_reference"] = iteration(sorted(args.reference.glob("*.warc.gz")))
     print(json.dumps(result, indent=2))
     print(f"import / bare loop ({args.workers} processes): {result['ratio']:.2f}x (aim >= 0.8)")
-    out = REPO / "bench" / "results" / "import_bench.json"
+    out = args.out
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
