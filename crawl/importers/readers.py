@@ -178,8 +178,17 @@ class RayReaders:
             owns = True
         try:
             task = ray.remote(num_cpus=1)(read_source).options(_generator_backpressure_num_objects=QUEUE_CHUNKS)
-            running = {task.remote(source, options): number for number, source in enumerate(sources)}
-            while running:
+            waiting = iter(enumerate(sources))
+            in_flight = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))  # not all of a long listing at once
+            running: dict[Any, int] = {}
+            while True:
+                while len(running) < in_flight:
+                    number, source = next(waiting, (-1, ""))
+                    if number < 0:
+                        break
+                    running[task.remote(source, options)] = number
+                if not running:
+                    break
                 ready, _ = ray.wait(list(running), num_returns=1)
                 generator = ready[0]
                 number = running[generator]

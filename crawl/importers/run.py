@@ -194,6 +194,10 @@ def _import_warcs(ledger: Ledger, run: StageRun, todo: list[tuple[int, _Input]],
     finally:
         for leftover in open_files.values():
             leftover.discard()
+        try:
+            Path(source_options.download_dir or "").rmdir()  # downloads are removed once read
+        except OSError:
+            pass
     return stale
 
 
