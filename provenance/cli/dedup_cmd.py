@@ -44,9 +44,10 @@ def dedup(ctx: click.Context, threshold: float, num_perm: int, ngram: int, engin
 
     Results are in the ledger: `documents` gains dup_cluster, is_canonical, dup_similarity,
     dup_reason and cluster_consent (the most restrictive consent in the cluster); `dup_clusters`
-    has one row per cluster. Signatures are kept under index/minhash/, so the next run only
-    hashes new texts; a run with nothing new changes nothing; a killed run keeps the signatures
-    it finished. --engine ray gives the same clusters as --engine local.
+    has one row per cluster. Signatures are kept under index/minhash/ and the clusters' state under
+    index/dedup/, so the next run only hashes new texts and redoes only the clusters they touch
+    (the same clusters as a run from scratch); a run with nothing new changes nothing; a killed run
+    keeps the signatures it finished. --engine ray gives the same clusters as --engine local.
     """
     from dedup.engine import make_engine
     from dedup.pipeline import DedupOptions, run_dedup
