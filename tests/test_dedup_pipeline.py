@@ -414,10 +414,31 @@ def test_files_left_by_an_interrupted_run_are_swept(workspace, corpus):
     directory = workspace.root / "index" / "minhash" / first.index_key
     (directory / "part-killed-00000.parquet").write_bytes(b"half written")
     (directory / "part-killed-00001.parquet.tmp").write_bytes(b"")
+    state = next(p for p in (workspace.root / "index" / "dedup").iterdir() if p.is_dir())
+    kept = sorted(p.name for p in state.iterdir())
+    (state / "spill-killed").mkdir()  # a killed full run's band keys
+    (state / "spill-killed" / "band-0.u64").write_bytes(b"\0" * 8)
+    (state / "nodes-killed.arrow").write_bytes(b"half written")
     again = dedup(ledger)
     assert again.new_signatures == 0
     assert sorted(p.name for p in directory.iterdir()) == sorted(
         Path(p).name for p in ledger.query("SELECT part FROM minhash_part_log").column("part").to_pylist())
+    assert sorted(p.name for p in state.iterdir()) == kept  # nothing new: the same files, the others swept
+
+
+def test_another_license_vocabulary_makes_a_full_run(workspace, corpus, monkeypatch):
+    """Which licenses count as open comes from the vocabulary, so a new vocabulary can change the
+    canonical choice of clusters whose documents did not change: the next run redoes them all."""
+    from provenance import licenses
+
+    ledger = Ledger(workspace)
+    put(ledger, synthetic_rows(corpus[:120]))
+    dedup(ledger)
+    assert dedup(ledger).mode == "unchanged"
+    monkeypatch.setattr(licenses, "vocabulary_version", lambda: "a-newer-vocabulary")
+    again = dedup(ledger)
+    assert (again.mode, again.new_signatures, again.rows_written) == ("full", 0, 0)  # same rules: same clusters
+    assert dedup(ledger).mode == "unchanged"
 
 
 def test_documents_view_keeps_its_columns_and_gains_the_cluster_ones(workspace):
