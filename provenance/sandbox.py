@@ -157,8 +157,10 @@ def _corpus_sql(workspace: Workspace, shards: list[str]) -> tuple[str, list[str]
     if not files and empty.is_file():
         files = [str(empty)]
     if files:
-        source = (f"SELECT c.* FROM read_parquet([{', '.join(_quote(f) for f in files)}], "
-                  f"union_by_name = true) c")
+        # every shard has SHARD_SCHEMA (provenance.shards writes no other), so the view binds
+        # from the first file's footer: union_by_name would read every shard's footer at each
+        # open, a cost that grows with the corpus
+        source = f"SELECT c.* FROM read_parquet([{', '.join(_quote(f) for f in files)}]) c"
     else:  # no shard at all, not even the empty one: the shard columns, no rows
         from provenance.shards import SHARD_SCHEMA
 
