@@ -46,7 +46,7 @@ _RIGHTS_SQL = """
 class Additions:
     """The new nodes of a run: documents first seen after the last run's watermark."""
 
-    docs: pa.Table  # doc_id, consent, license, first_fetched_at; in node order
+    docs: pa.Table  # doc_id, text_sha256, consent, license, first_fetched_at; in node order
     loaded: LoadedSignatures  # aligned with docs
 
 
@@ -150,8 +150,9 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
         return estimated_jaccard(universe_sigs[rows], universe_sigs[other])
 
     assignments = assign(labels, rights, similarity, groups, doc_id_ranks(ids))
-    node_batch = pa.table({"doc_id": added.docs.column("doc_id"), "norm_sha256": norm.cast(pa.string()),
-                           "n_shingles": pa.array(n_shingles, pa.int64())})
+    node_batch = pa.table({"doc_id": added.docs.column("doc_id"),
+                           "text_key": pa.array(string_keys(added.docs.column("text_sha256")), pa.uint64()),
+                           "norm_sha256": norm.cast(pa.string()), "n_shingles": pa.array(n_shingles, pa.int64())})
     new_groups = {
         "bands": _band_groups(sigs, banded, new_nodes, lsh),
         "norms": [(string_keys(norm.filter(pa.array(is_rep))), new_nodes[is_rep])],
@@ -160,6 +161,16 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
     return Update(assignments=assignments, scope=ids, exact_new=len(exact_left), edges_new=len(pair_a),
                   clusters_before=len(pc.unique(member_clusters)) if len(member_clusters) else 0,
                   clustered_before=len(member_ids), new_node_groups=new_groups, node_batch=node_batch)
+
+
+def texts_changed(state: DedupState, manifest: Manifest, doc_ids: pa.Array, text_sha256: pa.Array) -> np.ndarray:
+    """Which of these stored documents now have another text than the one their node signed (a
+    text can come back to an earlier one, whose first ledger row is older than the watermark)."""
+    if len(doc_ids) == 0:
+        return np.zeros(0, bool)
+    nodes = NodeTable(state.directory, manifest.nodes)
+    stored = nodes.take(_nodes_of(state, manifest, nodes, doc_ids), ["text_key"]).column(0).to_numpy()
+    return np.asarray(stored != string_keys(text_sha256))
 
 
 def _band_groups(sigs: np.ndarray, rows: np.ndarray, node_ids: np.ndarray, lsh: LshParams) -> list:

@@ -350,6 +350,7 @@ def _run_full(ctx: _Context) -> DedupSummary:
     if not loaded.found.all():
         lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
+    text_keys = string_keys(docs.column("text_sha256"))  # 8 bytes a document, for the state
     docs = docs.select(["doc_id", "consent", "license", "first_fetched_at"])  # frees the texts' hashes, shards
     spill = ctx.state.path(f"spill-{run_id}")  # band keys, one file per band (removed below)
     find_pairs = ctx.engine.similar_pairs if ctx.engine.name != "local" else partial(_spilled_pairs, spill)
@@ -360,7 +361,8 @@ def _run_full(ctx: _Context) -> DedupSummary:
               "clusters": len({a.dup_cluster for a in result.assignments}),
               "clustered_documents": len(result.assignments)}
     del result
-    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), loaded, counts, spill)
+    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), text_keys, loaded,
+                            counts, spill)
     shutil.rmtree(spill, ignore_errors=True)
     del docs, loaded
     summary = DedupSummary(
@@ -380,8 +382,8 @@ def _spilled_pairs(directory: Path, sigs: np.ndarray, lsh: LshParams, max_bucket
     return similar_pairs_spilled(sigs, lsh.bands, lsh.rows, lsh.threshold, directory, max_bucket, subset)
 
 
-def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Array, loaded: LoadedSignatures,
-                 totals: dict, spill: Path) -> Manifest:
+def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Array, text_keys: np.ndarray,
+                 loaded: LoadedSignatures, totals: dict, spill: Path) -> Manifest:
     """The dedup state of a full run (its signature matrix is written already): the nodes and the
     key indexes, published after the commit."""
     state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
@@ -391,9 +393,9 @@ def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Arra
     def batches() -> Iterator[pa.RecordBatch]:
         for lo in range(0, n, _STATE_BATCH):
             hi = min(n, lo + _STATE_BATCH)
-            yield pa.record_batch([doc_ids.slice(lo, hi - lo), norm.slice(lo, hi - lo),
-                                   pa.array(loaded.n_shingles[lo:hi], pa.int64())],
-                                  names=["doc_id", "norm_sha256", "n_shingles"])
+            yield pa.record_batch([doc_ids.slice(lo, hi - lo), pa.array(text_keys[lo:hi], pa.uint64()),
+                                   norm.slice(lo, hi - lo), pa.array(loaded.n_shingles[lo:hi], pa.int64())],
+                                  names=["doc_id", "text_key", "norm_sha256", "n_shingles"])
 
     write_nodes(state.path(node_name), batches())
     # representatives: the first row of each exact-duplicate group
@@ -443,8 +445,12 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     is_new = delta.column("doc_first_seq").to_numpy() > manifest.watermark
     if (~is_new & (first_seq > manifest.watermark)).any():
         return None  # a text changed: its old text leaves its buckets, which only a full run redoes
+    old = delta.filter(pa.array(~is_new))
+    if incremental.texts_changed(state, manifest, old.column("doc_id").combine_chunks(),
+                                 old.column("text_sha256").combine_chunks()).any():
+        return None  # a text came back to an earlier one: the same
     new = delta.filter(pa.array(is_new))
-    rights_changed = delta.filter(pa.array(~is_new)).column("doc_id").combine_chunks()
+    rights_changed = old.column("doc_id").combine_chunks()
     doc_ids, texts = new.column("doc_id").combine_chunks(), new.column("text_sha256").combine_chunks()
     parts = ctx.index.parts_after(manifest.run_id)
     todo = missing(doc_ids, texts, ctx.index.stored_keys(parts))
@@ -457,7 +463,7 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     if not loaded.found.all():
         lost = doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
-    added = Additions(new.select(["doc_id", "consent", "license", "first_fetched_at"]), loaded)
+    added = Additions(new.select(["doc_id", "text_sha256", "consent", "license", "first_fetched_at"]), loaded)
     dtype = np.dtype(dtype_for(ctx.params.width))
     upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket,
                              ctx.params.num_perm, dtype)

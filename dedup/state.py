@@ -9,7 +9,8 @@ set), all files written once under a new name and never changed:
   atomically after the run's ledger commit; a manifest that does not name the workspace's last
   finished dedup run is ignored (the next run rebuilds everything from the ledger), so a run
   killed between its commit and its manifest costs time, never correctness.
-* node segments (``nodes-*.arrow`` with ``doc_id``, ``norm_sha256``, ``n_shingles``, and beside
+* node segments (``nodes-*.arrow`` with ``doc_id``, ``text_key`` (the 64-bit key of the signed
+  text's ``text_sha256``), ``norm_sha256``, ``n_shingles``, and beside
   each a ``sigs-*.npy`` matrix of the MinHash signatures): one row per document taking part, in
   node order (``node`` = position over the segments in order). Node order is the order the texts arrived in the ledger
   (``document_log.seq`` of the text's first row, then ``doc_id``), so documents added later
@@ -41,9 +42,10 @@ import xxhash
 
 STATE_DIR = "index/dedup"
 MANIFEST = "manifest.json"
-FORMAT = 2
+FORMAT = 3
 INDEXES = ("bands", "norms", "docs")
-NODE_SCHEMA = pa.schema([("doc_id", pa.string()), ("norm_sha256", pa.string()), ("n_shingles", pa.int64())])
+NODE_SCHEMA = pa.schema([("doc_id", pa.string()), ("text_key", pa.uint64()), ("norm_sha256", pa.string()),
+                         ("n_shingles", pa.int64())])
 KEY_SCHEMA = pa.schema([("key", pa.uint64()), ("node", pa.int64())])
 MERGE_RATIO = 2  # merge the newest two segments while the newer holds at least 1/MERGE_RATIO of the older
 
@@ -238,7 +240,7 @@ class NodeTable:
 
 
 def write_nodes(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
-    """A node segment's ``doc_id, norm_sha256, n_shingles`` (its signatures go beside it)."""
+    """A node segment's ``doc_id, text_key, norm_sha256, n_shingles`` (its signatures go beside it)."""
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with ipc.new_file(str(tmp), NODE_SCHEMA) as writer:

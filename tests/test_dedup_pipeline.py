@@ -353,6 +353,28 @@ def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
     assert ledger.query("SELECT count(*) AS n FROM documents WHERE dup_cluster IS NOT NULL").to_pylist() == [{"n": 0}]
 
 
+def test_a_text_that_comes_back_to_an_earlier_one_is_noticed(tmp_path):
+    """A page rewritten and then restored: its restored text's first ledger row is older than the
+    last run, yet the stored node holds the rewritten text, so the run must redo it."""
+    a, b = base_texts(2)
+    history = [[("https://a.example/1", a, None, "granted", T0),
+                ("https://b.example/1", variant(a, 1), None, "granted", T0)],
+               [("https://b.example/1", b, None, "granted", T0 + timedelta(days=1))],
+               [("https://b.example/1", variant(a, 1), None, "granted", T0 + timedelta(days=2))]]
+    ledger = Ledger(Workspace(tmp_path / "ws"))
+    runs = []
+    for rows in history:
+        put(ledger, rows)
+        runs.append(dedup(ledger))
+    assert [r.clusters for r in runs] == [1, 0, 1]
+    assert runs[2].mode == "full" and runs[2].new_signatures == 0  # both texts were signed before
+    scratch = Ledger(Workspace(tmp_path / "scratch"))
+    for rows in history:
+        put(scratch, rows)
+    dedup(scratch)
+    assert clusters(ledger) == clusters(scratch)
+
+
 def test_a_rerun_skips_only_while_nothing_the_clusters_depend_on_changed(workspace):
     ledger = Ledger(workspace)
     a, _ = base_texts(2)
