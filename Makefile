@@ -18,13 +18,15 @@ $(VENV)/bin/uv:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: as pip does by default, so every `provenance` process (and each test's
+# subprocess) starts from bytecode even where PYTHONDONTWRITEBYTECODE is set.
 $(VENV)/.installed: requirements.lock pyproject.toml $(VENV)/bin/uv
-	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --compile-bytecode --python $(PY) -r requirements.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml $(VENV)/.installed
-	$(UV) pip install -q --python $(PY) -r requirements-dev.lock
+	$(UV) pip install -q --compile-bytecode --python $(PY) -r requirements-dev.lock
 	touch $@
 
 demo: install
