@@ -33,6 +33,7 @@ from dedup.params import LshParams
 from dedup.state import DedupState, Manifest, NodeTable, probe, string_keys
 from provenance.ledger import Ledger
 
+MAX_DEAD = 4096  # replaced texts kept out of the index before a full run rebuilds it without them
 _RIGHTS_SQL = """
     SELECT d.doc_id, d.consent, d.license, f.first_fetched_at
     FROM documents d
@@ -63,8 +64,9 @@ class Update:
 
 
 def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additions, rights_changed: pa.Array,
-           lsh: LshParams, max_bucket: int, num_perm: int, dtype: np.dtype) -> Update:
-    """The clusters touched by ``added`` documents and by documents whose rights changed."""
+           lsh: LshParams, max_bucket: int, dead: np.ndarray) -> Update:
+    """The clusters touched by ``added`` documents and by documents whose rights changed; ``dead``:
+    the stored nodes that no longer take part (sorted)."""
     nodes = NodeTable(state.directory, manifest.nodes)
     n0 = manifest.n_nodes
     k = added.docs.num_rows
@@ -84,7 +86,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
         np.minimum.at(first, codes, np.arange(k, dtype=np.int64))
         group_rep = n0 + first
         distinct = encoded.dictionary
-        qi, found = probe(state.key_runs(manifest, "norms"), 0, string_keys(distinct))
+        qi, found = _alive(*probe(state.key_runs(manifest, "norms"), 0, string_keys(distinct)), dead)
         if len(qi):
             same = pc.equal(nodes.take(found, ["norm_sha256"]).column(0).combine_chunks(), distinct.take(pa.array(qi))).to_numpy(
                 zero_copy_only=False)
@@ -96,7 +98,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
     # LSH: each new representative against the bucket members just before it
     banded = np.flatnonzero(is_rep & (n_shingles > 0))
     pair_a, pair_b = _bucket_pairs(state, manifest, band_keys(sigs, lsh.bands, lsh.rows, banded),
-                                   new_nodes[banded], lsh.bands, max_bucket - 1)
+                                   new_nodes[banded], lsh.bands, max_bucket - 1, dead)
     involved = np.unique(np.concatenate([pair_a, pair_b]))
     old_involved = involved[involved < n0]
     old_sigs = nodes.signatures(old_involved)
@@ -119,7 +121,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
     seeds = pa.concat_arrays([old_ids, rights_changed.cast(pa.string())]) if len(rights_changed) else old_ids
     member_ids, member_clusters = _cluster_members(ledger, seeds)
     old_scope = pc.unique(pa.concat_arrays([seeds, member_ids])) if len(member_ids) else pc.unique(seeds)
-    old_scope_nodes = _nodes_of(state, manifest, nodes, old_scope)
+    old_scope_nodes = _nodes_of(state, manifest, nodes, old_scope, dead)
     order = np.argsort(old_scope_nodes)
     old_scope, old_scope_nodes = old_scope.take(pa.array(order)), old_scope_nodes[order]
     universe = np.concatenate([old_scope_nodes, new_nodes])  # ascending: node order
@@ -169,7 +171,8 @@ def texts_changed(state: DedupState, manifest: Manifest, doc_ids: pa.Array, text
     if len(doc_ids) == 0:
         return np.zeros(0, bool)
     nodes = NodeTable(state.directory, manifest.nodes)
-    stored = nodes.take(_nodes_of(state, manifest, nodes, doc_ids), ["text_key"]).column(0).to_numpy()
+    dead = np.array(sorted(manifest.dead), np.int64)
+    stored = nodes.take(_nodes_of(state, manifest, nodes, doc_ids, dead), ["text_key"]).column(0).to_numpy()
     return np.asarray(stored != string_keys(text_sha256))
 
 
@@ -178,8 +181,40 @@ def _band_groups(sigs: np.ndarray, rows: np.ndarray, node_ids: np.ndarray, lsh: 
     return [(keys[:, band], node_ids[rows]) for band in range(lsh.bands)]
 
 
+def _alive(i: np.ndarray, nodes: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probe results without the dead nodes."""
+    if len(dead) == 0:
+        return i, nodes
+    keep = ~np.isin(nodes, dead)
+    return i[keep], nodes[keep]
+
+
+def removable(ledger: Ledger, state: DedupState, manifest: Manifest, doc_ids: pa.Array, lsh: LshParams,
+              max_bucket: int) -> np.ndarray | None:
+    """The stored nodes of documents whose text changed, if taking them out changes nothing else:
+    none is in a cluster (so none holds a cluster together or represents exact duplicates) and
+    none is in an LSH bucket of more than ``max_bucket`` members (where leaving would move the
+    others' windows). None otherwise (a full run redoes them)."""
+    if len(manifest.dead) + len(doc_ids) > MAX_DEAD:
+        return None
+    member_ids, _ = _cluster_members(ledger, doc_ids)
+    if len(member_ids) and pc.any(pc.is_in(doc_ids, value_set=member_ids)).as_py():
+        return None
+    nodes = NodeTable(state.directory, manifest.nodes)
+    dead = np.array(sorted(manifest.dead), np.int64)
+    old = _nodes_of(state, manifest, nodes, doc_ids, dead)
+    banded = np.flatnonzero(nodes.take(old, ["n_shingles"]).column(0).to_numpy() > 0)
+    keys = band_keys(nodes.signatures(old), lsh.bands, lsh.rows, banded)
+    runs = state.key_runs(manifest, "bands")
+    for band in range(lsh.bands if len(banded) else 0):
+        qi, _ = _alive(*probe(runs, band, keys[:, band], limit=max_bucket + 1 + len(dead)), dead)
+        if len(qi) and np.bincount(qi).max() > max_bucket:
+            return None
+    return old
+
+
 def _bucket_pairs(state: DedupState, manifest: Manifest, keys: np.ndarray, banded_nodes: np.ndarray, bands: int,
-                  window: int) -> tuple[np.ndarray, np.ndarray]:
+                  window: int, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Node pairs ``(earlier, new)``: each new node (``banded_nodes``, ascending, with band keys
     ``keys``) and the ``window`` members of each of its buckets that come just before it."""
     runs = state.key_runs(manifest, "bands")
@@ -200,7 +235,8 @@ def _bucket_pairs(state: DedupState, manifest: Manifest, keys: np.ndarray, bande
                 break
             a.append(banded_nodes[order[same]])
             b.append(banded_nodes[order[same + d]])
-        qi, old = probe(runs, band, key, limit=window)  # the last `window` stored members of each bucket
+        # the last `window` live stored members of each bucket
+        qi, old = _alive(*probe(runs, band, key, limit=window + len(dead)), dead)
         if len(qi):
             block_end = np.searchsorted(qi, qi, "right")
             from_end = block_end - np.arange(len(qi)) - 1  # 0: the last stored member
@@ -225,11 +261,12 @@ def _cluster_members(ledger: Ledger, doc_ids: pa.Array) -> tuple[pa.Array, pa.Ar
     return rows.column("doc_id").combine_chunks(), rows.column("dup_cluster").combine_chunks()
 
 
-def _nodes_of(state: DedupState, manifest: Manifest, nodes: NodeTable, doc_ids: pa.Array) -> np.ndarray:
-    """The node of each stored document (by its id key, confirmed on the id itself)."""
+def _nodes_of(state: DedupState, manifest: Manifest, nodes: NodeTable, doc_ids: pa.Array,
+              dead: np.ndarray) -> np.ndarray:
+    """The live node of each stored document (by its id key, confirmed on the id itself)."""
     if len(doc_ids) == 0:
         return np.empty(0, np.int64)
-    qi, found = probe(state.key_runs(manifest, "docs"), 0, string_keys(doc_ids))
+    qi, found = _alive(*probe(state.key_runs(manifest, "docs"), 0, string_keys(doc_ids)), dead)
     same = pc.equal(nodes.take(found, ["doc_id"]).column(0).combine_chunks(), doc_ids.take(pa.array(qi))).to_numpy(zero_copy_only=False)
     qi, found = qi[same], found[same]
     out = np.full(len(doc_ids), -1, np.int64)

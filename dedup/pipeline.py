@@ -428,29 +428,34 @@ def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Arra
 
 def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     """A run over what changed since the run ``manifest`` describes; None when a change needs a
-    full run (a document's text changed)."""
+    full run (a changed text whose old one was in a cluster or a crowded LSH bucket)."""
     ledger, run_id, lsh, state = ctx.ledger, ctx.run.run_id, ctx.lsh, ctx.state
     watermark, delta = _load_delta(ledger, manifest.watermark)
     if delta is None:
         if ctx.on_plan:
             ctx.on_plan(0)
-        summary = DedupSummary(run_id=run_id, documents=manifest.n_nodes, new_signatures=0,
-                               reused_signatures=manifest.n_nodes, rows_written=0, bands=lsh.bands, rows=lsh.rows,
+        summary = DedupSummary(run_id=run_id, documents=manifest.n_documents, new_signatures=0,
+                               reused_signatures=manifest.n_documents, rows_written=0, bands=lsh.bands, rows=lsh.rows,
                                index_key=ctx.params.key(), input_fingerprint=_fingerprint(ctx, watermark),
                                unchanged=True, mode="unchanged", **manifest.totals)
         _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, None)
         state.publish(replace(manifest, run_id=run_id), manifest)
         return summary
-    first_seq = delta.column("first_seq").to_numpy()
     is_new = delta.column("doc_first_seq").to_numpy() > manifest.watermark
-    if (~is_new & (first_seq > manifest.watermark)).any():
-        return None  # a text changed: its old text leaves its buckets, which only a full run redoes
-    old = delta.filter(pa.array(~is_new))
-    if incremental.texts_changed(state, manifest, old.column("doc_id").combine_chunks(),
-                                 old.column("text_sha256").combine_chunks()).any():
-        return None  # a text came back to an earlier one: the same
-    new = delta.filter(pa.array(is_new))
-    rights_changed = old.column("doc_id").combine_chunks()
+    # a stored document whose text is not the one its node signed (new, or back to an earlier one)
+    replaced = np.zeros(len(is_new), bool)
+    replaced[~is_new] = incremental.texts_changed(state, manifest, delta.column("doc_id").filter(pa.array(~is_new)),
+                                                  delta.column("text_sha256").filter(pa.array(~is_new)))
+    removed = np.empty(0, np.int64)
+    if replaced.any():  # its old node leaves, its new text comes in as a new document, if that is all
+        found = incremental.removable(ledger, state, manifest,
+                                      delta.column("doc_id").filter(pa.array(replaced)).combine_chunks(), lsh,
+                                      ctx.options.max_bucket)
+        if found is None:
+            return None  # leaving changes other pairs or clusters: only a full run redoes them
+        removed = found
+    new = delta.filter(pa.array(is_new | replaced))  # in node order, as the delta
+    rights_changed = delta.filter(pa.array(~is_new & ~replaced)).column("doc_id").combine_chunks()
     doc_ids, texts = new.column("doc_id").combine_chunks(), new.column("text_sha256").combine_chunks()
     parts = ctx.index.parts_after(manifest.run_id)
     todo = missing(doc_ids, texts, ctx.index.stored_keys(parts))
@@ -464,18 +469,17 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
         lost = doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     added = Additions(new.select(["doc_id", "text_sha256", "consent", "license", "first_fetched_at"]), loaded)
-    dtype = np.dtype(dtype_for(ctx.params.width))
-    upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket,
-                             ctx.params.num_perm, dtype)
+    dead = np.union1d(np.array(manifest.dead, np.int64), removed)
+    upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket, dead)
     rows = _changed_rows(ledger, upd.assignments, run_id, scope=upd.scope)
     totals = dict(manifest.totals)
     totals["exact_duplicates"] += upd.exact_new
     totals["candidate_edges"] += upd.edges_new
     totals["clusters"] += len({a.dup_cluster for a in upd.assignments}) - upd.clusters_before
     totals["clustered_documents"] += len(upd.assignments) - upd.clustered_before
-    k = new.num_rows
     next_manifest = _extend_state(ctx, manifest, upd, loaded, watermark, totals)
-    n_docs = manifest.n_nodes + k
+    next_manifest.dead = [int(d) for d in dead]
+    n_docs = next_manifest.n_documents
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
         rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),

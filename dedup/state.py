@@ -71,7 +71,12 @@ class Manifest:
     bands: list[list] = field(default_factory=list)  # [file, n_rows], oldest first
     norms: list[list] = field(default_factory=list)
     docs: list[list] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)  # nodes of texts replaced since the last full run
     format: int = FORMAT
+
+    @property
+    def n_documents(self) -> int:
+        return self.n_nodes - len(self.dead)
 
     def files(self) -> set[str]:
         names = {name for part in (self.nodes, self.bands, self.norms, self.docs) for name, _ in part}

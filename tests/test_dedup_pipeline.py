@@ -353,6 +353,46 @@ def test_a_changed_text_is_rehashed_and_can_leave_its_cluster(workspace):
     assert ledger.query("SELECT count(*) AS n FROM documents WHERE dup_cluster IS NOT NULL").to_pylist() == [{"n": 0}]
 
 
+def test_pages_in_no_cluster_whose_text_changed_are_redone_incrementally(tmp_path, corpus):
+    """Re-crawled pages with new text that were in no cluster: their old node leaves the index
+    (nothing else depended on it) and the new text comes in as a new document, some of them now
+    copies of clustered pages. Equal to a from-scratch run over the same ledger history."""
+    base = corpus[:300]
+    ledger = Ledger(Workspace(tmp_path / "ws"))
+    put(ledger, synthetic_rows(base))
+    first = dedup(ledger)
+    in_clusters = {r["doc_id"] for r in clusters(ledger) if r["dup_cluster"]}
+    lone = [d for d in base if doc_id_for_url(d.url) not in in_clusters][:6]
+    clustered = [d for d in base if doc_id_for_url(d.url) in in_clusters][:3]
+    fresh = base_texts(3, seed=17)
+    history = [
+        [(d.url, t, d.license, d.consent, d.fetched_at + timedelta(days=1)) for d, t in zip(lone[:3], fresh)]
+        + [(lone[3].url, variant(clustered[0].text, 3), None, "granted", lone[3].fetched_at + timedelta(days=1))],
+        [(lone[4].url, variant(clustered[1].text, 4), lone[4].license, lone[4].consent,
+          lone[4].fetched_at + timedelta(days=2)),
+         (lone[0].url, lone[0].text, lone[0].license, lone[0].consent, lone[0].fetched_at + timedelta(days=2))],
+    ]
+    runs = []
+    for rows in history:
+        put(ledger, rows)
+        runs.append(dedup(ledger))
+    assert [r.mode for r in runs] == ["incremental", "incremental"]
+    assert [r.documents for r in runs] == [first.documents] * 2
+    scratch = Ledger(Workspace(tmp_path / "scratch"))
+    put(scratch, synthetic_rows(base))
+    for rows in history:
+        put(scratch, rows)
+    from_scratch = dedup(scratch)
+    assert totals(runs[-1]) == totals(from_scratch)
+    assert clusters(ledger) == clusters(scratch)
+    joined = {r["doc_id"]: r["dup_cluster"] for r in clusters(ledger)}
+    assert joined[doc_id_for_url(lone[3].url)] == joined[doc_id_for_url(clustered[0].url)]  # now copies
+    assert joined[doc_id_for_url(lone[4].url)] == joined[doc_id_for_url(clustered[1].url)]
+    shutil.rmtree(ledger.workspace.root / "index" / "dedup")
+    rebuilt = dedup(ledger)
+    assert (rebuilt.mode, rebuilt.rows_written) == ("full", 0)
+
+
 def test_a_text_that_comes_back_to_an_earlier_one_is_noticed(tmp_path):
     """A page rewritten and then restored: its restored text's first ledger row is older than the
     last run, yet the stored node holds the rewritten text, so the run must redo it."""
@@ -367,7 +407,10 @@ def test_a_text_that_comes_back_to_an_earlier_one_is_noticed(tmp_path):
         put(ledger, rows)
         runs.append(dedup(ledger))
     assert [r.clusters for r in runs] == [1, 0, 1]
-    assert runs[2].mode == "full" and runs[2].new_signatures == 0  # both texts were signed before
+    assert runs[1].mode == "full"  # it left a cluster: a full run
+    # a lone page now: incremental (it hashes the restored text again, looking only at the
+    # signatures stored since the last run)
+    assert runs[2].mode == "incremental" and runs[2].new_signatures == 1
     scratch = Ledger(Workspace(tmp_path / "scratch"))
     for rows in history:
         put(scratch, rows)
