@@ -45,3 +45,19 @@ def test_entry_points_refuse_what_the_cli_refuses(tmp_path):
         dedup.dedup(tmp_path / "ws", dedup.pipeline.DedupOptions(), threshold=0.5)
     with pytest.raises(ProvenanceError):
         crawl.crawl(tmp_path / "ws", ["not a url"])
+
+
+def test_a_script_imports_files_and_reads_its_run(tmp_path):
+    from crawl.importers.options import ColumnMap, ImportOptions
+    from tests.conftest import write_jsonl
+
+    rows = [{"body": f"document number {i} of the script", "link": f"https://example.org/{i}"} for i in range(3)]
+    data = write_jsonl(tmp_path / "corpus.jsonl", rows)
+    seen = []
+    summary = crawl.import_files(tmp_path / "ws", [data],
+                                 ImportOptions(columns=ColumnMap(text="body", url="link")), on_file=seen.append)
+    assert summary.totals()["documents"] == 3 and not summary.failed and len(seen) == 1
+    with provenance.connect(tmp_path / "ws") as con:
+        [(n, run_id)] = con.sql("SELECT count(*), any_value(run_id) FROM documents").fetchall()
+        [(status,)] = con.sql("SELECT status FROM runs WHERE run_id = ?", params=[summary.run_id]).fetchall()
+    assert n == 3 and run_id == summary.run_id and status == "finished"
