@@ -8,7 +8,9 @@ page that makes lxml or trafilatura slow can be stopped without stopping the cra
 from __future__ import annotations
 
 import re
+from copy import copy
 from dataclasses import dataclass
+from functools import cache
 
 from crawl.decode import decode_html, valid_text
 from crawl.licensing import LicenseHit, find_licenses
@@ -56,6 +58,24 @@ def _parser():
 
     return html.HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True,
                            remove_pis=True)
+
+
+@cache
+def _extractor_options():
+    """trafilatura's options for every page, as ``bare_extraction(with_metadata=True,
+    date_extraction_params=DATE_PARAMS)`` builds them (reading its config costs more than a
+    page's metadata): built once per process, copied per page with the page's URL."""
+    from trafilatura.settings import Extractor
+
+    return Extractor(output_format="python", comments=True, tables=True, with_metadata=True,
+                     date_params=DATE_PARAMS)
+
+
+def _options_for(url: str):
+    options = copy(_extractor_options())
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return options
 
 
 def _language(root, extracted: str | None) -> str | None:
@@ -137,7 +157,7 @@ def analyze(job: PageJob) -> PageAnalysis:
     page_title = _clean(title_el.text_content() if title_el is not None else None)
     language = _language(root, None)
 
-    doc = bare_extraction(root, url=job.url, with_metadata=True, date_extraction_params=DATE_PARAMS)
+    doc = bare_extraction(root, options=_options_for(job.url))
     assert not isinstance(doc, dict), "as_dict=False (the default) gives a Document or None"
     text = doc.text if doc is not None else None
     if not text or not text.strip():

@@ -19,6 +19,7 @@ count (never fail open).
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -84,6 +85,9 @@ class CaptureIndex:
         self._stored_origins = set(stored)
         self._loaded: set[str] = set()
         self._policies: dict[tuple, DomainPolicy] = {}
+        # (origin, kind, captures known) -> (its captures, their sorted times, choices made);
+        # what :func:`choose` returns depends only on how many captures precede the fetch
+        self._choices: dict[tuple, tuple[list[DomainFile], list[datetime], dict[int, DomainFile | None]]] = {}
 
     @property
     def new_origins(self) -> frozenset[str]:
@@ -115,7 +119,7 @@ class CaptureIndex:
             return None
         chosen = []
         for kind in FILE_PATHS:
-            f = choose([c for c in captures if c.kind == kind], when)
+            f = self._choose(origin, kind, captures, when)
             if f is not None:
                 chosen.append(f)
         key = (origin, *(f.description for f in chosen))
@@ -125,6 +129,23 @@ class CaptureIndex:
                 self._policies.clear()
             policy = self._policies[key] = DomainPolicy(origin, chosen, self.agents.training)
         return policy
+
+
+    def _choose(self, origin: str, kind: str, captures: list[DomainFile], when: datetime) -> DomainFile | None:
+        """:func:`choose` among the captures of one kind, made once per number of captures at or
+        before ``when`` (the same answer for every page fetched between two captures)."""
+        key = (origin, kind, len(captures))  # captures of an origin are only ever added
+        known = self._choices.get(key)
+        if known is None:
+            if len(self._choices) > 10_000:
+                self._choices.clear()
+            of_kind = [c for c in captures if c.kind == kind]
+            known = self._choices[key] = (of_kind, sorted(c.fetched_at for c in of_kind), {})
+        of_kind, times, made = known
+        before = bisect_right(times, when)
+        if before not in made:
+            made[before] = choose(of_kind, when)
+        return made[before]
 
 
 def _identity(f: DomainFile) -> tuple:

@@ -172,6 +172,9 @@ _LICENSE_HOST_HINT = re.compile(r"creativecommons|licensebuttons|opensource\.org
 _RESERVATION_KEYS = ("reserv", "vorbehalten", "版权所有", "版權所有", "無断", "転載", "prohibid", "proibid",
                      "permission", "nachdruck", "不得", "riservati", "réservés", "reproduced")
 _RESERVATION_KEY = re.compile("|".join(re.escape(k) for k in _RESERVATION_KEYS), re.I)
+# The same search on ASCII text lowered first: a case-sensitive scan, several times faster
+# (for ASCII text, lowering and re.I agree exactly; other text takes _RESERVATION_KEY)
+_RESERVATION_KEY_LOWER = re.compile("|".join(re.escape(k.lower()) for k in _RESERVATION_KEYS))
 _COPYRIGHT_MARK = re.compile(r"©|\(c\)|&copy;|copyright|版权|版權|著作権", re.I)
 # Words that name a license or a reservation at all.
 _LICENSE_CUE = re.compile(
@@ -423,7 +426,7 @@ def read_statement(text: str) -> str | None:
     """A statement in the text of a page -> its license: the vocabulary's reading, else the interim
     rules above (a reservation in other words; Creative Commons named without the license, which
     becomes a ``LicenseRef-unread-`` value: never open)."""
-    if not _STATEMENT_CUE.search(text) and not _RESERVATION_KEY.search(text):
+    if not _STATEMENT_CUE.search(text) and not _has_reservation_key(text):
         return None  # names no license and reserves nothing: not worth the vocabulary's time
     spdx = _normalize(text)
     if spdx is not None:
@@ -614,8 +617,14 @@ def _is_cc(spdx: str | None) -> bool:
     return i is not None and i.family in ("cc", "cc0", "pdm")
 
 
+def _reservation_key_at(text: str) -> int:
+    """Where the first reservation key word of ``text`` starts (-1: none)."""
+    m = _RESERVATION_KEY_LOWER.search(text.lower()) if text.isascii() else _RESERVATION_KEY.search(text)
+    return m.start() if m is not None else -1
+
+
 def _has_reservation_key(text: str) -> bool:
-    return _RESERVATION_KEY.search(text) is not None
+    return _reservation_key_at(text) >= 0
 
 
 def _block_reservation(el, memo: dict) -> LicenseHit | None:
@@ -689,8 +698,8 @@ def _notice_text_hits(root, notices: list, linked: set) -> list[LicenseHit]:
 
 
 def _reservation_leads(piece: str) -> bool:
-    m = _RESERVATION_KEY.search(piece)
-    return m is not None and len(piece[:m.start()].split()) <= 2
+    at = _reservation_key_at(piece)
+    return at >= 0 and len(piece[:at].split()) <= 2
 
 
 def _sentence_scope(piece: str, spdx: str) -> str:

@@ -88,11 +88,12 @@ def page_signals(page: FetchedPage, analysis: PageAnalysis, policy: DomainPolicy
 
 
 def build_document(page: FetchedPage, analysis: PageAnalysis, policy: DomainPolicy | None,
-                   agents: AgentLists, *, source_type: str = "web") -> PendingDocument:
-    """The document of a page whose analysis produced text (``analysis.text`` must be set)."""
+                   agents: AgentLists, *, source_type: str = "web", doc_id: str | None = None) -> PendingDocument:
+    """The document of a page whose analysis produced text (``analysis.text`` must be set).
+    ``doc_id``: :func:`provenance.ids.doc_id_for_url` of the page's URL, when the caller has it."""
     if not analysis.text:
         raise ValueError(f"{page.url}: no text to store ({analysis.error})")
-    doc_id = doc_id_for_url(page.url)
+    doc_id = doc_id or doc_id_for_url(page.url)
     when = page.fetched_at
     signals = page_signals(page, analysis, policy, agents, doc_id)
     findings = [LicenseFinding(url=page.url, source=h.source, raw_value=h.raw_value, license=h.license,

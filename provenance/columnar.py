@@ -16,11 +16,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from provenance.ids import DOC_ID_HEX, canonical_url, domain_of
+from provenance.ids import DOC_ID_HEX, SIMPLE_URL as _SIMPLE_URL, canonical_url, domain_of
 
-# http(s)://host[:port][/path][?key=value][#fragment]: what canonical_url only lower-cases.
-_SIMPLE_URL = (r"^([hH][tT][tT][pP][sS]?)://([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)(:([1-9][0-9]{0,4}))?"
-               r"((?:/[A-Za-z0-9._~/-]*)?(?:\?(?:[A-Za-z0-9._~-]+=[A-Za-z0-9._~-]*)?)?)(#[\x21-\x7e]*)?$")
 _PARTS = f"regexp_extract(u, '{_SIMPLE_URL.replace(chr(39), chr(39) * 2)}', "
 
 

@@ -7,9 +7,10 @@ them; the ledger (``provenance.ledger``) is the only code that turns them into r
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 SourceType = Literal["web", "transcript", "import"]
 Consent = Literal["opted_out", "granted", "unspecified"]
@@ -193,10 +194,16 @@ class MediaRef:
     license_evidence: str | None = None
 
 
+@functools.cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def as_row(record: object) -> dict:
     """A record as a plain dict (for Arrow conversion); tuples become lists."""
     row = {}
-    for f in dataclasses.fields(record):  # type: ignore[arg-type]
-        value = getattr(record, f.name)
-        row[f.name] = list(value) if isinstance(value, tuple) else value
+    kind: Any = type(record)  # a dataclass (hashable: the names are read once per class)
+    for name in _field_names(kind):
+        value = getattr(record, name)
+        row[name] = list(value) if isinstance(value, tuple) else value
     return row

@@ -210,6 +210,17 @@ class RobotsTxt:
     groups: tuple[Group, ...] = ()
     sitemaps: tuple[str, ...] = ()
     global_extensions: tuple[Extension, ...] = ()  # Content-Signal/-Usage lines before any group
+    # product token -> the groups naming it, and the '*' groups: read once, asked once per page
+    _by_token: dict[str, tuple[Group, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _star: tuple[Group, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_token: dict[str, list[Group]] = {}
+        for group in self.groups:
+            for token in dict.fromkeys(agent_token(a) for a in group.agents):
+                by_token.setdefault(token, []).append(group)
+        object.__setattr__(self, "_by_token", {t: tuple(g) for t, g in by_token.items()})
+        object.__setattr__(self, "_star", tuple(g for g in self.groups if any(a.strip(_WS) == "*" for a in g.agents)))
 
     @classmethod
     def parse(cls, text: str) -> RobotsTxt:
@@ -275,11 +286,10 @@ class RobotsTxt:
 
     def own_groups(self, agent: str) -> tuple[Group, ...]:
         """The groups naming this agent's product token (empty when only '*' covers it)."""
-        token = agent_token(agent)
-        return tuple(g for g in self.groups if any(agent_token(a) == token for a in g.agents))
+        return self._by_token.get(agent_token(agent), ())
 
     def star_groups(self) -> tuple[Group, ...]:
-        return tuple(g for g in self.groups if any(a.strip(_WS) == "*" for a in g.agents))
+        return self._star
 
     def groups_for(self, agent: str) -> tuple[tuple[Group, ...], bool]:
         own = self.own_groups(agent) if agent_token(agent) != "*" else ()

@@ -1,4 +1,5 @@
-"""provenance.columnar gives, element by element, what provenance.ids gives (its scalar twin)."""
+"""provenance.columnar gives, element by element, what provenance.ids gives (its scalar twin);
+canonical_url's shortcut for plain URLs gives what w3lib's canonicalisation gives."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance.columnar import Hasher
-from provenance.ids import doc_id_for_key, doc_id_for_text, doc_id_for_url, domain_of, text_sha256
+from provenance.ids import (
+    _simple_canonical, _w3lib_canonical, doc_id_for_key, doc_id_for_text, doc_id_for_url, domain_of, text_sha256,
+)
 
 TRICKY_URLS = [
     "https://Example.ORG/Path?Q=1#frag", "HTTP://www.Example.org:80/", "https://example.org:443",
@@ -24,7 +27,17 @@ TRICKY_URLS = [
 ]
 
 
+def check_shortcut(url: str) -> None:
+    """Where the shortcut answers, w3lib's path (what canonical_url did for every URL) agrees."""
+    text = url.strip()
+    short = _simple_canonical(text)
+    if short is not None:
+        assert short == _w3lib_canonical(text), url
+
+
 def check_urls(urls: list[str]) -> None:
+    for url in urls:
+        check_shortcut(url)
     with Hasher() as h:
         ids, domains = h.doc_ids_for_urls(pa.array(urls, pa.string()))
     assert ids.to_pylist() == [doc_id_for_url(u) for u in urls]
@@ -33,6 +46,14 @@ def check_urls(urls: list[str]) -> None:
 
 def test_tricky_urls_match_the_scalar_functions():
     check_urls(TRICKY_URLS)
+
+
+def test_the_shortcut_takes_plain_urls_only():
+    taken = [u for u in TRICKY_URLS if _simple_canonical(u.strip()) is not None]
+    assert "https://Example.ORG/Path?Q=1#frag" in taken and "HTTP://www.Example.org:80/" in taken
+    for odd in ("https://example.org/a?b=2&a=1", "https://example.org/a/../b", "https://example.org/%7euser",
+                "https://bücher.example/ü", "https://example.org./x", "https://example.org:99999/x"):
+        assert _simple_canonical(odd) is None, odd
 
 
 URL_PIECES = st.sampled_from(["a", "B", ".", "-", "/", "?", "#", ":", "80", "443", "0", "@", "%2F", "www.", "é", " ", "=", "&", "_", "~"])

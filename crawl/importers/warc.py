@@ -245,6 +245,7 @@ class AnalysedPage:
     page: FetchedPage
     analysis: PageAnalysis
     flags: str | None = None
+    doc_id: str | None = None  # of the page's URL, computed by the reader
 
 
 @dataclass(slots=True)
@@ -308,8 +309,13 @@ def read_warc(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Warc
         for rtype, rec in _iter_records(path, responses=lambda url: True, limit=limit):
             chunk.rows += 1
             row = _triage(rtype, rec, options.strict_digests)
+            key = None
             if row is None:
-                row = _later_capture(rec, last_capture)
+                try:
+                    key = doc_id_for_url(rec.url)
+                except ValueError:
+                    key = None
+                row = _later_capture(rec, key, last_capture)
             if row is not None:
                 chunk.fetches.append(row)
             else:
@@ -323,7 +329,8 @@ def read_warc(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Warc
                         flags)))
                 else:
                     job = PageJob(rec.url, rec.body, rec.content_type, want_links=False)
-                    chunk.pages.append(AnalysedPage(page, analyze_limited(job, options.extract_timeout_s), flags))
+                    chunk.pages.append(AnalysedPage(page, analyze_limited(job, options.extract_timeout_s), flags,
+                                                    key))
             if len(chunk) >= CHUNK_RECORDS:
                 yield chunk
                 chunk = WarcChunk()
@@ -381,7 +388,8 @@ class WarcFileImport:
                 self._fetches.append(failed_fetch(page, analysis.error_outcome, _with(analysis.error, item.flags)))
                 continue
             self.page_origins.add(origin_of(page.url))
-            pending = build_document(page, analysis, self._index.policy_at(page.url, page.fetched_at), self.agents)
+            pending = build_document(page, analysis, self._index.policy_at(page.url, page.fetched_at), self.agents,
+                                     doc_id=item.doc_id)
             if item.flags and pending.fetch is not None:
                 pending = dataclasses.replace(pending, fetch=dataclasses.replace(pending.fetch, reason=item.flags))
             self._docs.append(pending)
@@ -419,12 +427,12 @@ def reresolve_origins(ledger: Ledger, run_id: str, agents: AgentLists, origins: 
     return changed
 
 
-def _later_capture(rec: _Record, last_capture: dict[str, int]) -> FetchRecord | None:
-    """The fetch row of a page that a later record of the same URL in the file replaces."""
-    try:
-        last = last_capture.get(doc_id_for_url(rec.url), rec.offset)
-    except ValueError:
+def _later_capture(rec: _Record, key: str | None, last_capture: dict[str, int]) -> FetchRecord | None:
+    """The fetch row of a page that a later record of the same URL in the file replaces
+    (``key``: the doc_id of its URL, None for a URL that has none)."""
+    if key is None:
         return None
+    last = last_capture.get(key, rec.offset)
     if last == rec.offset:
         return None
     return FetchRecord(url=rec.url, outcome="skipped", fetched_at=rec.when, status=rec.status,
