@@ -176,10 +176,8 @@ def child_main(request_path: Path) -> int:
 
 
 def _crawl(request: dict) -> int:
-    from provenance.ids import utcnow
     from provenance.ledger import Ledger
-    from provenance.records import Run
-    from provenance.stage import open_run
+    from provenance.stage import mark_interrupted, open_run
 
     ws = Workspace(Path(request["workspace"]))
     cfg = CrawlSettings.from_dict(request["settings"])
@@ -187,7 +185,7 @@ def _crawl(request: dict) -> int:
     previous = state.status()
     ledger = Ledger(ws)
     if mode == "recover" and previous.get("run_id") and previous.get("status") == "running":
-        ledger.finish_run(Run(previous["run_id"], "crawl", utcnow()), {"reason": "killed"}, status="failed")
+        mark_interrupted(ledger, previous["run_id"], "crawl", "killed")
     config = {"seeds": request["seeds"], "settings": cfg.to_dict(), "resume": request["resume"], "mode": mode,
               "state_dir": str(state.root.relative_to(ws.root))}
     with open_run(ledger, "crawl", config) as run:

@@ -12,7 +12,8 @@
   as a ``fetches`` row with its reason, buffered and written in batches;
 - **finishes**: ``finished`` when the block ends, ``failed`` when it raises or the stage calls
   :meth:`StageRun.fail`, ``stopped`` on Ctrl-C or :meth:`StageRun.stop`. A process that dies
-  without finishing leaves its run ``running``; the next writer marks it ``interrupted``.
+  without finishing leaves its run ``running``; the next writer marks it ``interrupted``
+  (:func:`mark_interrupted` when a stage finds its own dead run first).
 
 Batches go through the one batch buffer of the ledger's write path, :class:`provenance.store.Batch`
 (documents with their texts, their rows, a stage's own tables), stored in one transaction by
@@ -97,6 +98,14 @@ class StageRun:
         self.status = "stopped"
         if reason:
             self.note(reason=reason)
+
+
+def mark_interrupted(ledger: Ledger, run_id: str, command: str, reason: str) -> None:
+    """End a run whose process died, found by its own stage (a crawl resumed after a kill):
+    ``interrupted``, as the next writer marks any dead run, with the reason."""
+    from provenance.ids import utcnow
+
+    ledger.finish_run(Run(run_id, command, utcnow()), {"reason": reason}, status="interrupted")
 
 
 @contextmanager

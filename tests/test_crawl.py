@@ -442,4 +442,4 @@ def test_resume_after_a_stop_gives_the_same_documents(tmp_path, stop):
     n_rows = rows(Workspace(stopped), "SELECT count(*) AS n, count(DISTINCT doc_id) AS d FROM document_log")[0]
     assert n_rows["n"] == n_rows["d"] == 60  # no document stored twice
     runs = rows(Workspace(stopped), "SELECT status FROM runs ORDER BY started_at")
-    assert [r["status"] for r in runs] == (["failed", "finished"] if stop == "kill" else ["stopped", "finished"])
+    assert [r["status"] for r in runs] == (["interrupted", "finished"] if stop == "kill" else ["stopped", "finished"])
