@@ -46,10 +46,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-WORDS = ("river town museum ledger barge salt timber grain lock keeper garden flower spring bread "
-         "flour water yeast oven crust choir singer concert library book seed telescope bicycle "
-         "route morning bakery heron bridge market square stall honey cheese weather rain summer "
-         "station harvest photograph archive winter ice band tuba neighbour street lane evening").split()
+from bench.crawl_bench import WORDS  # noqa: E402 - the crawl bench's vocabulary (after the path is set)
+
 HOSTS = [f"http://site{n}.example" for n in range(40)]
 
 

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -487,24 +487,20 @@ def _backfill_registered_domain(con: duckdb.DuckDBPyConnection) -> None:
 
     from provenance.ids import domain_of, registered_domain
 
-    urls = con.sql("SELECT DISTINCT url FROM document_log WHERE url IS NOT NULL").to_arrow_table().column("url")
-    fixed = pa.table({"url": urls, "domain": _derived_column(urls, domain_of)})
-    con.register("_url_domains", fixed)
-    try:
-        for table in ("document_log", "document_state"):
-            _exec(con, f"UPDATE {table} t SET domain = f.domain FROM _url_domains f "
-                       f"WHERE t.url = f.url AND t.domain IS DISTINCT FROM f.domain")
-    finally:
-        _unregister(con, "_url_domains")
-    domains = con.sql("SELECT DISTINCT domain FROM document_log WHERE domain IS NOT NULL").to_arrow_table().column("domain")
-    registered = pa.table({"domain": domains, "registered_domain": _derived_column(domains, registered_domain)})
-    con.register("_registered", registered)
-    try:
-        for table in ("document_log", "document_state"):
-            _exec(con, f"UPDATE {table} t SET registered_domain = r.registered_domain FROM _registered r "
-                       f"WHERE t.domain = r.domain")
-    finally:
-        _unregister(con, "_registered")
+    def derive(source: str, target: str, rule: Callable[[str], str | None]) -> None:
+        """Set ``target`` to ``rule(source)`` in both tables, computed once per distinct value."""
+        values = con.sql(f"SELECT DISTINCT {source} FROM document_log WHERE {source} IS NOT NULL"
+                         ).to_arrow_table().column(source)
+        con.register("_derived", pa.table({source: values, target: _derived_column(values, rule)}))
+        try:
+            for table in ("document_log", "document_state"):
+                _exec(con, f"UPDATE {table} t SET {target} = d.{target} FROM _derived d "
+                           f"WHERE t.{source} = d.{source} AND t.{target} IS DISTINCT FROM d.{target}")
+        finally:
+            _unregister(con, "_derived")
+
+    derive("url", "domain", domain_of)
+    derive("domain", "registered_domain", registered_domain)
 
 
 def _fold_pending_history(writer: LedgerWriter) -> None:

@@ -161,13 +161,11 @@ def test_the_consent_order_reads_the_same_in_python_and_in_sql(value):
 
 
 def _domain_file_rows(run_id: str, url: str):
-    import pyarrow as pa
+    from crawl.domainfiles import DomainFile
+    from crawl.sink import domain_files_table
 
-    from crawl.sink import DOMAIN_FILE_SCHEMA
-
-    return pa.Table.from_pylist([{"origin": "https://example.org", "domain": "example.org", "kind": "robots.txt",
-                                  "url": url, "state": "ok", "status": 200, "run_id": run_id,
-                                  "fetched_at": utcnow().replace(tzinfo=None)}], schema=DOMAIN_FILE_SCHEMA)
+    return domain_files_table([DomainFile("https://example.org", "robots.txt", url, "ok",
+                                          utcnow().replace(tzinfo=None), status=200)], run_id)
 
 
 def test_one_batch_is_one_write_of_documents_rows_and_stage_tables(workspace):

@@ -111,7 +111,7 @@ def import_files(workspace: Workspace | str | os.PathLike, files: Sequence[str |
     ledger = Ledger(workspace, lock_wait_s=STAGE_LOCK_WAIT_S)
     notify = on_file or (lambda result: None)
     with open_run(ledger, "import", options.config(paths),
-                  progress=progress or Progress("import", "documents", enabled=False, echo=False)) as run:
+                  progress=progress) as run:
         summary = ImportSummary(run.run_id, ledger.workspace.root)
         results: dict[int, FileResult] = {}
 

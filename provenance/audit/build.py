@@ -23,14 +23,19 @@ def existing_relations(con: Any) -> set[str]:
     return {r[0] for r in rows}
 
 
-def prepare(ledger: Ledger) -> None:
-    """Refresh ``license_classes`` for the documents' expressions: a read when current; otherwise
-    one short write (which also applies pending migrations)."""
+def require_ledger(ledger: Ledger) -> None:
+    """Refuse a workspace with no ledger: there is nothing to audit."""
     if not ledger.workspace.exists():
         raise LedgerMissingError(
             f"there is no ledger in {ledger.workspace.root}: nothing to audit. Create one with "
             f"`provenance import`, `provenance crawl` or `provenance demo`, or pass -w DIR."
         )
+
+
+def prepare(ledger: Ledger) -> None:
+    """Refresh ``license_classes`` for the documents' expressions: a read when current; otherwise
+    one short write (which also applies pending migrations)."""
+    require_ledger(ledger)
     ensure_document_classes(ledger)
 
 

@@ -32,7 +32,7 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
     reproduced with `provenance sql`. The HTML file is self-contained: it opens offline.
     """
     from provenance.audit import REPORT_MARK, build_report, format_for, render, save
-    from provenance.audit.build import prepare
+    from provenance.audit.build import require_ledger
     from provenance.stage import open_run
     from provenance.outputs import check_file
     from provenance.ledger import Ledger
@@ -51,7 +51,7 @@ def audit(ctx: click.Context, fmt: str | None, out: Path | None, policies: tuple
     if len(set(names)) != len(names):
         raise click.UsageError(f"two policies share a name ({', '.join(names)}): give each a distinct `name`")
     ledger = Ledger(workspace)
-    prepare(ledger)  # a workspace with no ledger is refused before a run is recorded
+    require_ledger(ledger)  # refused before a run is recorded (build_report prepares the ledger)
     config = {"policies": names, "format": fmt, "out": "-" if target is None else str(target)}
     with open_run(ledger, "audit", config) as run:
         report = build_report(ledger, chosen)
