@@ -60,22 +60,32 @@ REPORT_CLASSES: tuple[tuple[str, str], ...] = (
 )
 
 
+# The columns of document_rights that a license class predicate (policies.LICENSE_CLASSES) reads.
+_LICENSE_COLUMNS = ("license, license_family, license_open, license_commercial, license_attribution, "
+                    "license_share_alike, license_no_derivatives")
+
+
 def _license_class_sql() -> str:
     items = []
     for i, (label, key) in enumerate(REPORT_CLASSES, start=1):
         predicate = LICENSE_CLASSES[key][1]
         items.append(f"        {{'ord': {i}, 'class': '{label}', "
-                     f"'documents': count(*) FILTER (WHERE {predicate}), "
+                     f"'documents': coalesce(sum(d.documents) FILTER (WHERE {predicate}), 0), "
                      f"'characters': coalesce(sum(d.n_chars) FILTER (WHERE {predicate}), 0)}}")
     listing = ",\n".join(items)
-    return f"""WITH d AS MATERIALIZED (SELECT * FROM document_rights),
+    # one row per license first (a few hundred at most), so each class's FILTER reads those rows
+    return f"""WITH d AS MATERIALIZED (
+    SELECT {_LICENSE_COLUMNS}, count(*) AS documents, coalesce(sum(n_chars), 0) AS n_chars
+    FROM document_rights
+    GROUP BY ALL
+),
 classes AS (
     SELECT unnest([
 {listing}
     ], recursive := true)
     FROM d
 ),
-total AS (SELECT count(*) AS n, coalesce(sum(n_chars), 0) AS c FROM d)
+total AS (SELECT coalesce(sum(documents), 0) AS n, coalesce(sum(n_chars), 0) AS c FROM d)
 SELECT class, documents, characters,
        {_share('documents', 'total.n')} AS share_documents,
        {_share('characters', 'total.c')} AS share_characters
@@ -135,16 +145,17 @@ FROM runs r, json_each(r.versions) v
 GROUP BY ALL
 ORDER BY package, version"""),
         # --- licenses -------------------------------------------------------------------------
-        AuditQuery("license_distribution", "Documents and characters by license", f"""WITH d AS (SELECT * FROM document_rights),
-total AS (SELECT count(*) AS n, coalesce(sum(n_chars), 0) AS c FROM d)
+        AuditQuery("license_distribution", "Documents and characters by license", f"""WITH d AS (
+    SELECT license, count(*) AS documents, sum(n_chars) AS characters FROM documents GROUP BY license
+),
+total AS (SELECT sum(documents) AS n, coalesce(sum(characters), 0) AS c FROM d)
 SELECT coalesce(d.license, '(none found)') AS license,
-       coalesce(any_value(d.license_name), CASE WHEN d.license IS NULL THEN 'no license statement' ELSE 'unrecognised id' END) AS name,
-       count(*) AS documents,
-       sum(d.n_chars) AS characters,
-       {_share('count(*)', 'any_value(total.n)')} AS share_documents,
-       {_share('sum(d.n_chars)', 'any_value(total.c)')} AS share_characters
-FROM d, total
-GROUP BY d.license
+       coalesce(lc.name, CASE WHEN d.license IS NULL THEN 'no license statement' ELSE 'unrecognised id' END) AS name,
+       d.documents, d.characters,
+       {_share('d.documents', 'total.n')} AS share_documents,
+       {_share('d.characters', 'total.c')} AS share_characters
+FROM d CROSS JOIN total
+LEFT JOIN license_classes lc ON lc.license = d.license
 ORDER BY documents DESC, license"""),
         AuditQuery("license_classes", "Documents and characters by license class", _license_class_sql()),
         # --- consent --------------------------------------------------------------------------
@@ -164,11 +175,14 @@ ORDER BY {consent_rank_sql('consent')}"""),
            count(*) FILTER (WHERE revoked) AS revoked
     FROM documents
     GROUP BY 1
+    ORDER BY documents DESC, domain
+    LIMIT {TOP_N}
 ),
 seen AS (
     SELECT coalesce(domain, '(no domain)') AS domain,
            string_agg(DISTINCT {_mechanism_label('signal')}, ', ' ORDER BY {_mechanism_label('signal')}) AS signals_seen
     FROM consent_signals
+    WHERE coalesce(domain, '(no domain)') IN (SELECT domain FROM per_domain)
     GROUP BY 1
 ),
 reserving AS (
@@ -176,6 +190,7 @@ reserving AS (
            string_agg(DISTINCT {_mechanism_label('mechanism')} || coalesce(' (' || agent || ')', ''), ', '
                       ORDER BY {_mechanism_label('mechanism')} || coalesce(' (' || agent || ')', '')) AS opt_out_mechanisms
     FROM opt_out_mechanisms
+    WHERE coalesce(domain, '(no domain)') IN (SELECT domain FROM per_domain)
     GROUP BY 1
 )
 SELECT p.domain, p.documents, p.granted, p.unspecified, p.opted_out, p.revoked,
@@ -208,7 +223,7 @@ LIMIT {TOP_N}"""),
         AuditQuery("signals_seen", "Every consent mechanism observed", f"""SELECT {_mechanism_label('signal')} AS mechanism,
        count(DISTINCT domain) AS domains,
        count(DISTINCT url) AS urls,
-       array_to_string(list_sort(list_distinct(list(value)))[1:8], ', ') AS values_seen
+       array_to_string(list_sort(list(DISTINCT value))[1:8], ', ') AS values_seen
 FROM consent_signals
 GROUP BY signal
 ORDER BY domains DESC, mechanism"""),
