@@ -87,6 +87,12 @@ class LedgerOutdatedError(LedgerError):
 
 
 # Columns that make up a document's state: a new observation is stored only when one changes.
+# The indexes that make point lookups of the current state read one entry (migration 0007). DuckDB
+# rewrites a whole index at every checkpoint, so a bulk load drops them and builds them once at its
+# end (LedgerWriter.suspend_lookup_indexes / ensure_lookup_indexes); every writer's first open
+# re-creates any that a killed bulk load left missing.
+LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
+                  "document_state_url": ("document_state", "url")}
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
     "license", "license_evidence", "consent", "consent_evidence", "parent_doc_id",
@@ -261,6 +267,7 @@ class Ledger:
                 dead = writer.mark_dead_runs()
                 writer.sweep_orphan_shards(dead)
                 _sync_reference_data(writer)
+                writer.ensure_lookup_indexes()
                 self._prepared = True
             writer.sync_state()
             yield writer
@@ -899,7 +906,7 @@ class LedgerWriter(LedgerView):
                     SELECT *, {_key_expr(spec.key)} AS row_key FROM _set_batch
                     QUALIFY row_number() OVER (PARTITION BY row_key) = 1
                 ) b
-                WHERE b.row_key NOT IN (SELECT row_key FROM {spec.table})
+                WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.row_key = b.row_key)
             """, [run_id])
         finally:
             _unregister(self.con, "_set_batch")
@@ -990,6 +997,25 @@ class LedgerWriter(LedgerView):
 
     def referenced_shards(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT shard FROM shard_log").fetchall()}
+
+    def count_state(self) -> int:
+        """How many documents the ledger holds."""
+        return int(self.con.execute("SELECT count(*) FROM document_state").fetchall()[0][0])
+
+    def ensure_lookup_indexes(self) -> list[str]:
+        """Create the LOOKUP_INDEXES that are missing; returns their names."""
+        present = {name for (name,) in self.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+        missing = [name for name in LOOKUP_INDEXES if name not in present]
+        for name in missing:
+            table, column = LOOKUP_INDEXES[name]
+            _exec(self.con, f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})")
+        return missing
+
+    def suspend_lookup_indexes(self) -> None:
+        """Drop the LOOKUP_INDEXES for a bulk load (lookups scan meanwhile, with the same answers);
+        :meth:`ensure_lookup_indexes` builds them again."""
+        for name in LOOKUP_INDEXES:
+            _exec(self.con, f"DROP INDEX IF EXISTS {name}")
 
     def mark_dead_runs(self) -> list[str]:
         """Runs still 'running' whose process on this host is gone were killed: say so."""

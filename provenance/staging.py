@@ -33,6 +33,10 @@ from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 # 1M documents a group of ~100,000 held the lock no longer than one of 50,000 (5.6 s vs 5.4 s at
 # most, loaded machine) while the import took 50 s instead of 75 s.
 COMMIT_ROWS = 122_880
+# A commit phase of at least this many documents, and at least a quarter of those already stored, is
+# a bulk load: it drops the lookup indexes first and builds them once at its end, instead of having
+# every commit's checkpoint rewrite them whole (DuckDB does), which costs more with every commit.
+BULK_MIN_DOCUMENTS = 4 * COMMIT_ROWS
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
 
@@ -57,8 +61,11 @@ class StageTotals:
 class Stager:
     """Batches of one run and source type, staged outside the lock and committed in short writes."""
 
-    def __init__(self, ledger: Ledger, run_id: str, source_type: str, *, part: str | None = None):
+    def __init__(self, ledger: Ledger, run_id: str, source_type: str, *, part: str | None = None,
+                 commit_rows: int = COMMIT_ROWS, bulk_min_documents: int = BULK_MIN_DOCUMENTS):
         """``part`` names this stager's own staging folder, for a run that stages several inputs at once."""
+        self.commit_rows = commit_rows
+        self.bulk_min_documents = bulk_min_documents
         self.ledger = ledger
         self.run_id = run_id
         self.source_type = source_type
@@ -67,6 +74,7 @@ class Stager:
             self.dir = self.dir / part
         self._staged: list[_Staged] = []
         self._shard_index = 0
+        self._bulk = False  # this commit phase dropped the lookup indexes
 
     def __enter__(self) -> Stager:
         return self
@@ -156,16 +164,33 @@ class Stager:
         return len(self._staged)
 
     def commit(self, progress: Callable[[int], None] | None = None) -> StageTotals:
-        """Store every staged batch: up to COMMIT_ROWS documents per short write transaction."""
+        """Store every staged batch: up to ``commit_rows`` documents per short write transaction.
+
+        A bulk load (``bulk_min_documents``, BULK_MIN_DOCUMENTS) drops the lookup indexes in its first transaction and
+        builds them in one more at its end; if it fails before, the next process to write builds them.
+        """
+        self._bulk = False
+        totals = self._commit_all(progress)
+        if self._bulk:
+            with self.ledger.writer() as writer:
+                writer.ensure_lookup_indexes()
+        return totals
+
+    def _commit_all(self, progress: Callable[[int], None] | None) -> StageTotals:
+        staged_documents = sum(s.n_documents for s in self._staged)
         totals = StageTotals()
         group: list[_Staged] = []
         pending: list[_Staged | None] = [*self._staged, None]
         for staged in pending:
-            if staged is not None and (not group or sum(g.n_documents for g in group) + staged.n_documents <= COMMIT_ROWS):
+            if staged is not None and (not group or sum(g.n_documents for g in group) + staged.n_documents <= self.commit_rows):
                 group.append(staged)
                 continue
             if group:
                 with self.ledger.writer() as writer:
+                    if not totals.batches and staged_documents >= self.bulk_min_documents and \
+                            staged_documents * 4 >= writer.count_state():
+                        writer.suspend_lookup_indexes()
+                        self._bulk = True
                     result = self._commit_group(writer, group)
                 totals.documents += sum(g.n_documents for g in group)
                 totals.documents_new += result.documents
