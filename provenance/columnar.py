@@ -13,6 +13,7 @@ URLs.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,6 +45,15 @@ class Hasher:
         finally:
             self.con.unregister("_t")
         return out.column("h").combine_chunks()
+
+    def hash64(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """A 64-bit hash of every value (DuckDB's ``hash``: the same value, the same hash, within
+        one version of DuckDB), as an unsigned numpy array."""
+        self.con.register("_t", pa.table({"v": values}))
+        try:
+            return self.con.sql("SELECT hash(v) AS h FROM _t").fetchnumpy()["h"]
+        finally:
+            self.con.unregister("_t")
 
     def canonical_urls(self, urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
         """``canonical_url`` and ``domain_of`` of every (stripped, non-NULL) URL."""

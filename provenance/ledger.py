@@ -93,6 +93,7 @@ class LedgerOutdatedError(LedgerError):
 # re-creates any that a killed bulk load left missing.
 LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
                   "document_state_url": ("document_state", "url")}
+INDEX_BUILD_MEMORY = "1GiB"
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
     "license", "license_evidence", "consent", "consent_evidence", "parent_doc_id",
@@ -1002,13 +1003,22 @@ class LedgerWriter(LedgerView):
         """How many documents the ledger holds."""
         return int(self.con.execute("SELECT count(*) FROM document_state").fetchall()[0][0])
 
-    def ensure_lookup_indexes(self) -> list[str]:
-        """Create the LOOKUP_INDEXES that are missing; returns their names."""
+    def ensure_lookup_indexes(self, names: Sequence[str] = tuple(LOOKUP_INDEXES)) -> list[str]:
+        """Create those of the LOOKUP_INDEXES ``names`` that are missing; returns their names.
+
+        DuckDB's indexes live in its buffer pool, so the build runs under INDEX_BUILD_MEMORY and
+        spills past it instead of growing with the ledger (2.8 GB at 10M documents without)."""
         present = {name for (name,) in self.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
-        missing = [name for name in LOOKUP_INDEXES if name not in present]
-        for name in missing:
-            table, column = LOOKUP_INDEXES[name]
-            _exec(self.con, f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})")
+        missing = [name for name in names if name not in present]
+        if not missing:
+            return []
+        _exec(self.con, f"SET memory_limit = '{INDEX_BUILD_MEMORY}'")
+        try:
+            for name in missing:
+                table, column = LOOKUP_INDEXES[name]
+                _exec(self.con, f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})")
+        finally:
+            _exec(self.con, "RESET memory_limit")
         return missing
 
     def suspend_lookup_indexes(self) -> None:

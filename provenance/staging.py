@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from provenance.ledger import Ledger, LedgerWriter, WriteResult, with_vocabulary
+from provenance.ledger import LOOKUP_INDEXES, Ledger, LedgerWriter, WriteResult, with_vocabulary
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
                                 SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
@@ -172,8 +172,9 @@ class Stager:
         self._bulk = False
         totals = self._commit_all(progress)
         if self._bulk:
-            with self.ledger.writer() as writer:
-                writer.ensure_lookup_indexes()
+            for name in LOOKUP_INDEXES:  # one write each: readers get in between
+                with self.ledger.writer() as writer:
+                    writer.ensure_lookup_indexes([name])
         return totals
 
     def _commit_all(self, progress: Callable[[int], None] | None) -> StageTotals:
