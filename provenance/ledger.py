@@ -86,7 +86,6 @@ class LedgerOutdatedError(LedgerError):
     """The ledger's schema is older than the code: a writer (``provenance migrate``) upgrades it."""
 
 
-# Columns that make up a document's state: a new observation is stored only when one changes.
 # The indexes that make point lookups of the current state read one entry (migration 0007). DuckDB
 # rewrites a whole index at every checkpoint, so a bulk load drops them and builds them once at its
 # end (LedgerWriter.suspend_lookup_indexes / ensure_lookup_indexes); every writer's first open
@@ -94,6 +93,7 @@ class LedgerOutdatedError(LedgerError):
 LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
                   "document_state_url": ("document_state", "url")}
 INDEX_BUILD_MEMORY = "1GiB"
+# Columns that make up a document's state: a new observation is stored only when one changes.
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
     "license", "license_evidence", "consent", "consent_evidence", "parent_doc_id",
@@ -999,6 +999,13 @@ class LedgerWriter(LedgerView):
     def referenced_shards(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT shard FROM shard_log").fetchall()}
 
+    def limit_memory(self, limit: str) -> None:
+        """Cap DuckDB's memory on this connection (its buffer pool evicts the ledger's blocks and
+        operators spill past it) for a write whose memory must not grow with the ledger."""
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+            raise ValueError(f"a memory limit such as '1GiB', not {limit!r}")
+        _exec(self.con, f"SET memory_limit = '{limit}'")
+
     def count_state(self) -> int:
         """How many documents the ledger holds."""
         return int(self.con.execute("SELECT count(*) FROM document_state").fetchall()[0][0])
@@ -1012,7 +1019,7 @@ class LedgerWriter(LedgerView):
         missing = [name for name in names if name not in present]
         if not missing:
             return []
-        _exec(self.con, f"SET memory_limit = '{INDEX_BUILD_MEMORY}'")
+        self.limit_memory(INDEX_BUILD_MEMORY)
         try:
             for name in missing:
                 table, column = LOOKUP_INDEXES[name]
