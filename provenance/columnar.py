@@ -37,23 +37,23 @@ class Hasher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def sha256_hex(self, values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.Array:
-        """sha256 of ``prefix + value`` (UTF-8) as lower-case hex; NULL stays NULL."""
+    def _over(self, values: pa.Array | pa.ChunkedArray, expr: str, params: dict | None = None) -> pa.Table:
+        """``SELECT expr AS h`` over the values as column ``v`` (materialised before they are
+        unregistered)."""
         self.con.register("_t", pa.table({"v": values}))
         try:
-            out = self.con.sql("SELECT sha256($p || v) AS h FROM _t", params={"p": prefix}).to_arrow_table()
+            return self.con.sql(f"SELECT {expr} AS h FROM _t", params=params).to_arrow_table()
         finally:
             self.con.unregister("_t")
-        return out.column("h").combine_chunks()
+
+    def sha256_hex(self, values: pa.Array | pa.ChunkedArray, prefix: str = "") -> pa.Array:
+        """sha256 of ``prefix + value`` (UTF-8) as lower-case hex; NULL stays NULL."""
+        return self._over(values, "sha256($p || v)", {"p": prefix}).column("h").combine_chunks()
 
     def hash64(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """A 64-bit hash of every value (DuckDB's ``hash``: the same value, the same hash, within
         one version of DuckDB), as an unsigned numpy array."""
-        self.con.register("_t", pa.table({"v": values}))
-        try:
-            return self.con.sql("SELECT hash(v) AS h FROM _t").fetchnumpy()["h"]
-        finally:
-            self.con.unregister("_t")
+        return self._over(values, "hash(v)").column("h").to_numpy()  # no NULLs: a plain uint64 array
 
     def canonical_urls(self, urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
         """``canonical_url`` and ``domain_of`` of every (stripped, non-NULL) URL."""

@@ -1008,7 +1008,7 @@ class LedgerWriter(LedgerView):
 
     def count_state(self) -> int:
         """How many documents the ledger holds."""
-        return int(self.con.execute("SELECT count(*) FROM document_state").fetchall()[0][0])
+        return int(self._count("document_state"))
 
     def ensure_lookup_indexes(self, names: Sequence[str] = tuple(LOOKUP_INDEXES)) -> list[str]:
         """Create those of the LOOKUP_INDEXES ``names`` that are missing; returns their names.

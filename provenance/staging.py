@@ -78,7 +78,6 @@ class Stager:
             self.dir = self.dir / part
         self._staged: list[_Staged] = []
         self._shard_index = 0
-        self._bulk = False  # this commit phase dropped the lookup indexes
 
     def __enter__(self) -> Stager:
         return self
@@ -174,17 +173,18 @@ class Stager:
         first transaction and builds them at its end, one short write each; if it fails before,
         the next process to write builds them.
         """
-        self._bulk = False
-        totals = self._commit_all(progress)
-        if self._bulk:
+        totals, bulk = self._commit_all(progress)
+        if bulk:
             for name in LOOKUP_INDEXES:  # one write each: readers get in between
                 with self.ledger.writer() as writer:
                     writer.ensure_lookup_indexes([name])
         return totals
 
-    def _commit_all(self, progress: Callable[[int], None] | None) -> StageTotals:
+    def _commit_all(self, progress: Callable[[int], None] | None) -> tuple[StageTotals, bool]:
+        """The commits; returns their totals and whether they were a bulk load (indexes dropped)."""
         staged_documents = sum(s.n_documents for s in self._staged)
         totals = StageTotals()
+        bulk = False
         group: list[_Staged] = []
         pending: list[_Staged | None] = [*self._staged, None]
         for staged in pending:
@@ -197,7 +197,7 @@ class Stager:
                     if not totals.batches and staged_documents >= self.bulk_min_documents and \
                             staged_documents * 4 >= writer.count_state():
                         writer.suspend_lookup_indexes()
-                        self._bulk = True
+                        bulk = True
                     result = self._commit_group(writer, group)
                 totals.documents += sum(g.n_documents for g in group)
                 totals.documents_new += result.documents
@@ -210,7 +210,7 @@ class Stager:
                     progress(sum(g.n_documents for g in group))
             group = [staged] if staged is not None else []
         self._staged.clear()
-        return totals
+        return totals, bulk
 
     def _commit_group(self, writer: LedgerWriter, group: list[_Staged]) -> WriteResult:
         shards: list[WrittenShard] = []
