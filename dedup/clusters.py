@@ -12,7 +12,7 @@ doc_id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias, cast
@@ -104,15 +104,10 @@ def _ranks(values: Column, rank: Callable[[str | None], int]) -> np.ndarray:
     return np.array([cache[v] for v in values], np.int64)
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterAssignment:
-    """One document's place in a duplicate cluster (a row of ``cluster_log``)."""
-
-    doc_id: str
-    dup_cluster: str
-    is_canonical: bool
-    similarity: float
-    reason: str
+ASSIGNMENT_SCHEMA = pa.schema([("doc_id", pa.string()), ("dup_cluster", pa.string()), ("is_canonical", pa.bool_()),
+                               ("similarity", pa.float64()), ("reason", pa.string())])
+CLUSTER_CHUNK = 65_536  # members whose strings are made at a time
+SIM_DIGITS = 6  # similarities are stored rounded to this many decimals
 
 
 def _describe_license(spdx: str | None) -> str:
@@ -149,60 +144,80 @@ def doc_id_ranks(doc_ids: Column) -> np.ndarray:
     return ranks
 
 
-def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exact_group: np.ndarray,
-           id_rank: np.ndarray | None = None) -> list[ClusterAssignment]:
-    """Cluster assignments of every row in a component of two or more rows.
+def _firsts(cluster: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Where each cluster's run starts in ``order`` (positions sorted by cluster first)."""
+    opens = np.ones(len(order), bool)
+    opens[1:] = cluster[order[1:]] != cluster[order[:-1]]
+    return np.flatnonzero(opens)
+
+
+def assign(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn, exact_group: np.ndarray) -> pa.Table:
+    """:func:`assign_batches` as one table."""
+    return pa.Table.from_batches(list(assign_batches(labels, rights, similarity_to, exact_group)), ASSIGNMENT_SCHEMA)
+
+
+def assign_batches(labels: np.ndarray, rights: Rights, similarity_to: SimilarityFn,
+                   exact_group: np.ndarray) -> Iterator[pa.RecordBatch]:
+    """Cluster assignments (``ASSIGNMENT_SCHEMA``, rows of ``cluster_log``) of every row in a
+    component of two or more rows, a batch of whole clusters at a time.
 
     ``labels``: component label per row (from :func:`components`); ``exact_group``: exact-duplicate
     group per row (rows with equal normalised text share it); ``similarity_to(rows, canonical_rows)``
-    gives estimated Jaccard similarities; ``id_rank``: each row's doc_id rank (default: the row
-    index, for rows sorted by doc_id). A cluster's id and the last tie-break go by doc_id, so they
-    do not depend on the order of the rows.
+    gives estimated Jaccard similarities. A cluster's id and the last tie-break go by doc_id, so
+    they do not depend on the order of the rows. Only the members are looked at, in numbers; their
+    strings are made a chunk of clusters at a time.
     """
     n = len(labels)
-    sizes = np.bincount(labels, minlength=n)
-    members = np.flatnonzero(sizes[labels] >= 2)
+    members = np.flatnonzero(np.bincount(labels, minlength=n)[labels] >= 2)
     if len(members) == 0:
-        return []
-    c_rank = _ranks(rights.consent, consent_rank)
-    l_rank = _ranks(rights.license, license_rank)
-    fetched = rights.first_fetched_at.astype("datetime64[us]").astype(np.int64)
-    rank = np.arange(n, dtype=np.int64) if id_rank is None else np.asarray(id_rank, np.int64)
-    # the smallest doc_id of each component names it
-    by_id = members[np.lexsort((rank[members], labels[members]))]
-    opens = np.ones(len(by_id), bool)
-    opens[1:] = labels[by_id[1:]] != labels[by_id[:-1]]
-    name_row = dict(zip(labels[by_id[opens]].tolist(), by_id[opens].tolist()))
-
-    # order members by (cluster, consent, license, fetch, doc_id): the first of each cluster wins
-    order = members[np.lexsort((rank[members], fetched[members], l_rank[members], c_rank[members], labels[members]))]
-    first = np.ones(len(order), bool)
-    first[1:] = labels[order[1:]] != labels[order[:-1]]
-    canonical_of_label = dict(zip(labels[order[first]].tolist(), order[first].tolist()))
-    runner_up = {int(labels[order[k]]): int(order[k + 1]) for k in np.flatnonzero(first)}
-
-    canon = np.array([canonical_of_label[int(lab)] for lab in labels[members]], np.int64)
-    sims = similarity_to(members, canon)
-    exact = exact_group[members] == exact_group[canon]
+        return
+    # position k stands for row members[k]; clusters numbered 0..C-1
+    cluster = np.unique(labels[members], return_inverse=True)[1].ravel()
+    c_rank = _ranks(_take_column(rights.consent, members), consent_rank)
+    l_rank = _ranks(_take_column(rights.license, members), license_rank)
+    fetched = rights.first_fetched_at[members].astype("datetime64[us]").astype(np.int64)
+    rank = doc_id_ranks(_take_column(rights.doc_ids, members))
+    # the smallest doc_id of each cluster names it; the first by (consent, license, fetch, doc_id) is canonical
+    by_id = np.lexsort((rank, cluster))
+    name = by_id[_firsts(cluster, by_id)]
+    order = np.lexsort((rank, fetched, l_rank, c_rank, cluster))
+    starts = _firsts(cluster, order)
+    canonical, runner_up = order[starts], order[starts + 1]
+    canon = canonical[cluster]
+    sims = similarity_to(members, members[canon])
+    exact = exact_group[members] == exact_group[members[canon]]
     sims = np.where(exact, 1.0, sims)
 
-    # from here on only member rows are looked at: position k stands for row members[k]
-    at = np.full(n, -1, np.int64)
-    at[members] = np.arange(len(members))
-    sub = rights.rows(members)
-    doc_ids = cast(list[str], sub.doc_ids)  # doc_id is never null
-    c_rank, l_rank = c_rank[members], l_rank[members]
-    out = []
-    names = np.array([name_row[int(lab)] for lab in labels[members]], np.int64)
-    for k, c, label, sim, is_exact in zip(range(len(members)), at[canon].tolist(), at[names].tolist(),
-                                          sims.tolist(), exact.tolist()):
-        cid = cluster_id(doc_ids[label])
-        if k == c:
-            why = _why(c, int(at[runner_up[int(labels[members[k]])]]), sub, c_rank, l_rank)
-            out.append(ClusterAssignment(doc_ids[k], cid, True, 1.0, f"canonical: {why}"))
-        else:
-            kind = "exact" if is_exact else "near"
-            why = _why(c, k, sub, c_rank, l_rank)
-            out.append(ClusterAssignment(doc_ids[k], cid, False, float(sim),
-                                         f"{kind} duplicate of {doc_ids[c]}; canonical for {why}"))
-    return out
+    local = np.empty(len(members), np.int64)
+    bounds = np.concatenate([starts, [len(order)]])
+    cuts = np.searchsorted(bounds[1:], np.arange(CLUSTER_CHUNK, len(order), CLUSTER_CHUNK)) + 1
+    edges = np.unique(np.concatenate([[0], np.minimum(cuts, len(starts)), [len(starts)]]))
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()):  # a chunk of whole clusters
+        chunk = order[bounds[lo]:bounds[hi]]
+        local[chunk] = np.arange(len(chunk))
+        sub = rights.rows(members[chunk])
+        ids = cast(list[str], sub.doc_ids)  # doc_id is never null
+        sub_c, sub_l = c_rank[chunk], l_rank[chunk]
+        out_cluster, out_canon, out_sim, out_reason = [], [], [], []
+        for k, c, label, runner, sim, is_exact in zip(
+                range(len(chunk)), local[canon[chunk]].tolist(), local[name[cluster[chunk]]].tolist(),
+                local[runner_up[cluster[chunk]]].tolist(), sims[chunk].tolist(), exact[chunk].tolist()):
+            out_cluster.append(cluster_id(ids[label]))
+            if k == c:
+                out_canon.append(True)
+                out_sim.append(1.0)
+                out_reason.append(f"canonical: {_why(c, runner, sub, sub_c, sub_l)}")
+            else:
+                out_canon.append(False)
+                out_sim.append(round(float(sim), SIM_DIGITS))
+                out_reason.append(f"{'exact' if is_exact else 'near'} duplicate of {ids[c]}; canonical for "
+                                  f"{_why(c, k, sub, sub_c, sub_l)}")
+        yield pa.record_batch([pa.array(ids, pa.string()), pa.array(out_cluster, pa.string()),
+                               pa.array(out_canon, pa.bool_()), pa.array(out_sim, pa.float64()),
+                               pa.array(out_reason, pa.string())], schema=ASSIGNMENT_SCHEMA)
+
+
+def _take_column(values: Column, rows: np.ndarray) -> Column:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(pa.array(rows, pa.int64()))
+    return [values[i] for i in rows.tolist()]

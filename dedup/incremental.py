@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup.clusters import ClusterAssignment, Rights, assign, components, doc_id_ranks
+from dedup.clusters import Rights, assign, components
 from dedup.index import LoadedSignatures
 from dedup.lsh import band_keys
 from dedup.minhash import estimated_jaccard
@@ -53,7 +53,7 @@ class Additions:
 
 @dataclass
 class Update:
-    assignments: list[ClusterAssignment]  # every member of a changed cluster
+    assignments: pa.Table  # dedup.clusters.ASSIGNMENT_SCHEMA: every member of a changed cluster
     scope: pa.Array  # doc_ids whose current rows are compared with the assignments
     exact_new: int
     edges_new: int
@@ -73,9 +73,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
     new_nodes = n0 + np.arange(k, dtype=np.int64)
     sigs = added.loaded.signatures
     n_shingles = added.loaded.n_shingles
-    norm = added.loaded.norm_sha256
-    if isinstance(norm, pa.ChunkedArray):
-        norm = norm.combine_chunks()
+    norm = added.loaded.norm_sha256()
 
     # exact duplicates: the group's representative is its earliest node (an old one if any)
     rep_of = new_nodes.copy()
@@ -151,7 +149,7 @@ def update(ledger: Ledger, state: DedupState, manifest: Manifest, added: Additio
     def similarity(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
         return estimated_jaccard(universe_sigs[rows], universe_sigs[other])
 
-    assignments = assign(labels, rights, similarity, groups, doc_id_ranks(ids))
+    assignments = assign(labels, rights, similarity, groups)
     node_batch = pa.table({"doc_id": added.docs.column("doc_id"),
                            "text_key": pa.array(string_keys(added.docs.column("text_sha256")), pa.uint64()),
                            "norm_sha256": norm.cast(pa.string()), "n_shingles": pa.array(n_shingles, pa.int64())})

@@ -23,9 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dedup.keys import SHA256_BYTES, PairIndex, hex_bytes, hex_strings
 from dedup.minhash import dtype_for
 from dedup.params import SignatureParams
-from dedup.state import SignatureFile
+from dedup.state import SignatureFile, string_keys
 from provenance.ids import utcnow
 
 if TYPE_CHECKING:  # workers import this module for SignatureBatch; they never open the ledger
@@ -65,9 +66,18 @@ class LoadedSignatures:
     """Signatures aligned with a list of documents (row ``i`` belongs to document ``i``)."""
 
     found: np.ndarray  # bool: the document has a stored signature of its current text
-    norm_sha256: pa.Array  # string; null where not found
+    norm: np.ndarray  # (n, 32) uint8: sha256 of the normalised text (zeros where not found)
     n_shingles: np.ndarray
-    signatures: np.ndarray
+    signatures: np.ndarray  # or a SignatureFile: the matrix is then never held in memory
+
+    @classmethod
+    def empty(cls, n: int, params: SignatureParams, out: SignatureFile | None = None) -> LoadedSignatures:
+        sigs = cast(np.ndarray, out) if out is not None else np.empty((n, params.num_perm), dtype_for(params.width))
+        return cls(np.zeros(n, bool), np.zeros((n, SHA256_BYTES), np.uint8), np.zeros(n, np.int64), sigs)
+
+    def norm_sha256(self) -> pa.Array:
+        """The normalised texts' sha256 as hex strings (null where not found)."""
+        return pc.if_else(pa.array(self.found), hex_strings(self.norm), pa.scalar(None, pa.string()))
 
 
 def _signature_matrix(column: pa.Array | pa.ChunkedArray, params: SignatureParams) -> np.ndarray:
@@ -157,56 +167,37 @@ class SignatureIndex:
              out: SignatureFile | None = None) -> LoadedSignatures:
         """The stored signatures of these documents' current texts, aligned with ``doc_ids``
         (written into ``out`` when given, a file that reads like an array: the matrix is then
-        never held in memory).
+        never held in memory)."""
+        loaded = LoadedSignatures.empty(len(doc_ids), self.params, out)
+        self.fill(PairIndex(string_keys(doc_ids), string_keys(text_sha256)), loaded, parts)
+        return loaded
 
-        One hash lookup of all stored keys against the wanted ones (linear in both), then each
-        part's signatures are read and scattered into place.
-        """
-        n = len(doc_ids)
-        found = np.zeros(n, bool)
-        n_shingles = np.zeros(n, np.int64)
-        sigs = cast(np.ndarray, out) if out is not None else np.empty((n, self.params.num_perm),
-                                                                      dtype_for(self.params.width))
-        paths = self._readable_parts(parts)
-        if not paths or n == 0:
-            return LoadedSignatures(found, pa.nulls(n, pa.string()), n_shingles, sigs)
-        part_keys = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in paths]
-        sizes = [t.num_rows for t in part_keys]
-        stored = pa.concat_tables(part_keys).combine_chunks()
-        del part_keys
-        # by doc_id (unique among the wanted), then keep the rows whose text is the wanted one
-        at = pc.index_in(stored.column("doc_id"), value_set=doc_ids)
-        target = at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        hit = np.flatnonzero(target >= 0)
-        same = pc.equal(stored.column("text_sha256").take(pa.array(hit, pa.int64())),
-                        text_sha256.take(pa.array(target[hit], pa.int64())))
-        target[hit[~same.to_numpy(zero_copy_only=False)]] = -1
-        del stored, at, same
-        norm_rows: list[np.ndarray] = []
-        norm_values: list[pa.Array] = []
-        start = 0
-        for path, size in zip(paths, sizes):
-            rows = target[start:start + size]
-            start += size
-            part_rows = np.flatnonzero(rows >= 0)
-            rows = rows[part_rows]
-            fresh = ~found[rows]  # the first stored copy wins
-            rows, part_rows = rows[fresh], part_rows[fresh]
+    def fill(self, pairs: PairIndex, into: LoadedSignatures, parts: list[str] | None = None) -> None:
+        """Put the stored signatures of these pairs' texts into ``into`` at the pairs' rows (rows
+        already found keep theirs: the first stored copy wins). One part at a time: its key
+        columns are matched by number (``dedup.keys``), then its matching rows are read."""
+        if len(pairs) == 0:
+            return
+        for path in self._readable_parts(parts):
+            ids = pq.read_table(path, columns=["doc_id", "text_sha256"])
+            at, rows = pairs.find(string_keys(ids.column("doc_id")), string_keys(ids.column("text_sha256")))
+            del ids
+            fresh = ~into.found[rows]
+            at, rows = at[fresh], rows[fresh]
+            rows, first = np.unique(rows, return_index=True)  # a text stored twice in one part
+            at = at[first]
             if len(rows) == 0:
                 continue
             taken = pq.read_table(path, columns=["norm_sha256", "n_shingles", "signature"]).take(
-                pa.array(part_rows, pa.int64()))
-            if out is not None:
-                out.write(rows, _signature_matrix(taken.column("signature"), self.params))
+                pa.array(at, pa.int64()))
+            matrix = _signature_matrix(taken.column("signature"), self.params)
+            if isinstance(into.signatures, SignatureFile):
+                into.signatures.write(rows, matrix)
             else:
-                sigs[rows] = _signature_matrix(taken.column("signature"), self.params)
-            n_shingles[rows] = taken.column("n_shingles").to_numpy()
-            norm_rows.append(rows)
-            norm_values.append(taken.column("norm_sha256").combine_chunks())
-            found[rows] = True
-        norm = (_scatter(pa.concat_arrays(norm_values), np.concatenate(norm_rows), n) if norm_rows
-                else pa.nulls(n, pa.string()))
-        return LoadedSignatures(found=found, norm_sha256=norm, n_shingles=n_shingles, signatures=sigs)
+                into.signatures[rows] = matrix
+            into.n_shingles[rows] = taken.column("n_shingles").to_numpy()
+            into.norm[rows] = hex_bytes(taken.column("norm_sha256"))
+            into.found[rows] = True
 
 
 def _fsync(path: Path) -> None:
@@ -221,14 +212,6 @@ def _fsync(path: Path) -> None:
 def _keys(doc_ids: pa.Array | pa.ChunkedArray, text_sha256: pa.Array | pa.ChunkedArray) -> pa.Array:
     key = pc.binary_join_element_wise(doc_ids, text_sha256, "\x1f")
     return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-
-
-def _scatter(values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:
-    """An array of length ``n`` with ``values[k]`` at ``rows[k]`` and nulls elsewhere."""
-    position = np.full(n, -1, np.int64)
-    position[rows] = np.arange(len(rows))
-    index = pa.array(position, pa.int64(), mask=position < 0)
-    return values.take(index)
 
 
 def missing(doc_ids: pa.Array, text_sha256: pa.Array, stored: pa.Table) -> np.ndarray:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -41,12 +41,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dedup import incremental
-from dedup.clusters import ClusterAssignment, Rights, assign, components, doc_id_ranks
+from dedup.clusters import ASSIGNMENT_SCHEMA, Rights, assign_batches, components
+from dedup.corpus import LEDGER_MEMORY, WATERMARK_SQL, Corpus, load_corpus
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
+from dedup.tasks import Wanted
 from dedup.incremental import Additions
 from dedup.index import LoadedSignatures, SignatureIndex, missing
+from dedup.keys import group_rows, hex_bytes, hex_strings
 from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
@@ -59,7 +63,6 @@ from provenance.records import Run
 from provenance.stage import open_run
 
 NO_LONGER = "no longer a duplicate of another document"
-_SIM_DIGITS = 6
 REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one short write each)
 LSH_CACHE = f"{STATE_DIR}/lsh-params.json"  # bands and rows of each threshold, computed once
 _STATE_BATCH = 65_536  # node rows per record batch of the dedup state
@@ -109,7 +112,7 @@ class DedupSummary:
 
 @dataclass(frozen=True)
 class ClusterResult:
-    assignments: list[ClusterAssignment]
+    assignments: Iterator[pa.RecordBatch]  # dedup.clusters.ASSIGNMENT_SCHEMA, every member of a cluster (read once)
     exact_duplicates: int  # rows joined to an exact duplicate with a smaller doc_id
     candidate_edges: int  # verified near-duplicate pairs
     edges: np.ndarray  # (k, 2) row pairs that were joined: exact duplicates first, then near ones
@@ -118,38 +121,31 @@ class ClusterResult:
 PairFinder = Callable[[np.ndarray, LshParams, int, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndarray,
+def cluster_documents(rights: Rights, norm: np.ndarray | pa.Array, n_shingles: np.ndarray,
                       sigs: np.ndarray, lsh: LshParams, max_bucket: int = MAX_BUCKET,
                       find_pairs: PairFinder | None = None) -> ClusterResult:
-    """Stages 3-5 over documents in node order (``doc_id, consent, license, first_fetched_at``;
-    see ``dedup.state``: an exact-duplicate group is represented by its first row, and a large LSH
-    bucket pairs each row with the rows just before it, so rows added later never change the
-    pairs among earlier ones). Cluster ids and the last tie-break go by doc_id, whatever the order.
+    """Stages 3-5 over documents in node order (``rights`` per row; ``norm``: the normalised
+    text's sha256 per row, as ``(n, 32)`` bytes or hex strings; see ``dedup.state``: an
+    exact-duplicate group is represented by its first row, and a large LSH bucket pairs each row
+    with the rows just before it, so rows added later never change the pairs among earlier ones).
+    Cluster ids and the last tie-break go by doc_id, whatever the order.
 
     ``find_pairs`` runs stage 4 (an engine's ``similar_pairs``; default: in this process); every
     engine returns the same pairs, so the clusters do not depend on it."""
-    n = docs.num_rows
+    n = len(n_shingles)
     if n == 0:
-        return ClusterResult([], 0, 0, np.empty((0, 2), np.int64))
+        return ClusterResult(iter(()), 0, 0, np.empty((0, 2), np.int64))
     # exact duplicates: group by normalised text hash, the first row (earliest node) represents
-    groups = pc.dictionary_encode(norm_sha256).indices.to_numpy(zero_copy_only=False)
-    groups = groups.astype(np.int64)
-    first_row = np.full(groups.max() + 1, n, np.int64)
-    np.minimum.at(first_row, groups, np.arange(n, dtype=np.int64))
+    groups, first_row = group_rows(norm if isinstance(norm, np.ndarray) else hex_bytes(norm))
     rep_of = first_row[groups]
     exact_left = np.flatnonzero(rep_of != np.arange(n))
     # near duplicates among representatives with at least one shingle
     reps = np.flatnonzero((rep_of == np.arange(n)) & (n_shingles > 0))
+    del rep_of
     pairs, _ = (find_pairs or LocalEngine().similar_pairs)(sigs, lsh, max_bucket, reps)
     left = np.concatenate([exact_left, reps[pairs[:, 0]]])
-    right = np.concatenate([rep_of[exact_left], reps[pairs[:, 1]]])
+    right = np.concatenate([first_row[groups[exact_left]], reps[pairs[:, 1]]])
     labels = components(n, left, right)
-    rights = Rights(
-        doc_ids=docs.column("doc_id"),
-        consent=docs.column("consent"),
-        license=docs.column("license"),
-        first_fetched_at=docs.column("first_fetched_at").to_numpy().astype("datetime64[us]"),
-    )
 
     def similarity(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
         out = np.empty(len(rows), np.float64)
@@ -158,17 +154,9 @@ def cluster_documents(docs: pa.Table, norm_sha256: pa.Array, n_shingles: np.ndar
                                                               sigs[other[lo:lo + _SIMILARITY_STEP]])
         return out
 
-    assignments = assign(labels, rights, similarity, groups, doc_id_ranks(docs.column("doc_id")))
-    return ClusterResult(assignments, len(exact_left), len(pairs), np.stack([left, right], axis=1))
+    return ClusterResult(assign_batches(labels, rights, similarity, groups), len(exact_left), len(pairs),
+                         np.stack([left, right], axis=1))
 
-
-_DOCUMENTS_SQL = """
-    SELECT d.doc_id, d.shard, d.text_sha256, d.license, d.consent, f.first_fetched_at, f.first_seq
-    FROM documents d
-    JOIN (SELECT doc_id, text_sha256, min(fetched_at) AS first_fetched_at, min(seq) AS first_seq
-          FROM document_log GROUP BY doc_id, text_sha256) f USING (doc_id, text_sha256)
-    ORDER BY f.first_seq, d.doc_id
-"""
 
 # documents with a document_log row in (watermark, now]: new ones, and old ones whose text or rights changed
 _DELTA_SQL = """
@@ -180,22 +168,10 @@ _DELTA_SQL = """
     FROM documents d JOIN texts t USING (doc_id, text_sha256) JOIN firsts f USING (doc_id)
     ORDER BY t.first_seq, d.doc_id
 """
-_WATERMARK_SQL = "SELECT coalesce(max(seq), 0) AS w FROM document_log"
-
-
-def _load_documents(ledger: Ledger) -> tuple[int, pa.Table]:
-    """The watermark (largest ``document_log.seq``) and the latest state of every document, in
-    node order (``dedup.state``), with ``first_fetched_at``: when its current text was first
-    fetched (a re-crawl of the same text must not make a copy look newer). One read snapshot."""
-    with ledger.reader() as con:
-        watermark = int(con.sql(_WATERMARK_SQL).fetchall()[0][0])
-        return watermark, con.sql(_DOCUMENTS_SQL).to_arrow_table()
-
-
 def _load_delta(ledger: Ledger, since: int) -> tuple[int, pa.Table | None]:
     """The watermark now and the documents with rows past ``since`` (None when there are none)."""
     with ledger.reader() as con:
-        watermark = int(con.sql(_WATERMARK_SQL).fetchall()[0][0])
+        watermark = int(con.sql(WATERMARK_SQL).fetchall()[0][0])
         if watermark <= since:
             return since, None
         return watermark, con.sql(_DELTA_SQL, params=[since, watermark]).to_arrow_table()
@@ -217,51 +193,41 @@ def _usable_manifest(ledger: Ledger, state: DedupState, vocabulary: str) -> Mani
     return manifest if last == [manifest.run_id] else None
 
 
-def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Null-aware equality: equal values, or both null."""
-    return pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b))).fill_null(False)
+# The cluster_log rows a run writes: its assignments (a Parquet file) compared in DuckDB with the
+# current clusters (of the scope's documents, when a scope is given), only those that differ, and
+# one row saying so for a document that was in a cluster and is in none now.
+_CHANGES_SQL = """
+    INSERT INTO cluster_log (seq, doc_id, dup_cluster, is_canonical, similarity, reason, assigned_at, run_id)
+    SELECT nextval('cluster_seq'), doc_id, dup_cluster, is_canonical, similarity, reason, $assigned_at, $run_id
+    FROM (
+        SELECT coalesce(w.doc_id, c.doc_id) AS doc_id, w.dup_cluster,
+               CASE WHEN w.doc_id IS NULL THEN true ELSE w.is_canonical END AS is_canonical,
+               w.similarity,
+               CASE WHEN w.doc_id IS NULL THEN $no_longer ELSE w.reason END AS reason,
+               w.doc_id IS NOT NULL AS wanted_here,
+               c.dup_cluster AS c_cluster, c.is_canonical AS c_canonical, c.similarity AS c_similarity,
+               c.reason AS c_reason
+        FROM read_parquet($wanted) w
+        FULL OUTER JOIN (SELECT doc_id, dup_cluster, is_canonical, similarity, reason FROM clusters {scope}) c
+          ON w.doc_id = c.doc_id
+    )
+    WHERE (wanted_here OR c_cluster IS NOT NULL)
+      AND NOT (dup_cluster IS NOT DISTINCT FROM c_cluster AND is_canonical IS NOT DISTINCT FROM c_canonical
+               AND similarity IS NOT DISTINCT FROM c_similarity AND reason IS NOT DISTINCT FROM c_reason)
+    ORDER BY doc_id
+"""
 
 
-def _changed_rows(ledger: Ledger, assignments: list[ClusterAssignment], run_id: str,
-                  scope: pa.Array | None = None) -> pa.Table:
-    """``cluster_log`` rows for documents whose current assignment differs from the desired one
-    (a hash join of the desired rows with the ``clusters`` view, in Arrow); with ``scope``, only
-    those documents are compared (the others keep their rows)."""
-    wanted = pa.table({
-        "doc_id": pa.array([a.doc_id for a in assignments], pa.string()),
-        "dup_cluster": pa.array([a.dup_cluster for a in assignments], pa.string()),
-        "is_canonical": pa.array([a.is_canonical for a in assignments], pa.bool_()),
-        "similarity": pa.array([round(a.similarity, _SIM_DIGITS) for a in assignments], pa.float64()),
-        "reason": pa.array([a.reason for a in assignments], pa.string()),
-    })
-    sql = ("SELECT doc_id, dup_cluster AS c_cluster, is_canonical AS c_canonical, "
-           "similarity AS c_similarity, reason AS c_reason FROM clusters")
-    if scope is None:
-        current = ledger.query(sql)
-    elif len(scope):
-        current = ledger.query(sql + " WHERE doc_id IN (SELECT unnest(?))", [scope.to_pylist()])
-    else:
-        current = ledger.query(sql + " WHERE false")
-    both = wanted.join(current, "doc_id", join_type="full outer")
-    wanted_here = pc.is_valid(both.column("reason"))
-    # a document that was in a cluster and is in none now: one row saying so
-    leaves = pc.and_(pc.invert(wanted_here), pc.is_valid(both.column("c_cluster")))
-    desired = {
-        "dup_cluster": both.column("dup_cluster"),
-        "is_canonical": pc.if_else(wanted_here, both.column("is_canonical"), True),
-        "similarity": both.column("similarity"),
-        "reason": pc.if_else(wanted_here, both.column("reason"), NO_LONGER),
-    }
-    same = pc.and_(pc.and_(_same(desired["dup_cluster"], both.column("c_cluster")),
-                           _same(desired["is_canonical"], both.column("c_canonical"))),
-                   pc.and_(_same(desired["similarity"], both.column("c_similarity")),
-                           _same(desired["reason"], both.column("c_reason"))))
-    keep = pc.and_(pc.or_(wanted_here, leaves), pc.invert(same))
-    changed = pa.table({"doc_id": both.column("doc_id"), **desired}).filter(keep).sort_by("doc_id")
-    now = utcnow()
-    n = changed.num_rows
-    return changed.append_column("assigned_at", pa.array([now] * n, pa.timestamp("us"))).append_column(
-        "run_id", pa.array([run_id] * n, pa.string()))
+def _write_assignments(path: Path, batches: Iterable[pa.RecordBatch]) -> tuple[int, int]:
+    """The run's assignments into a Parquet file, a batch at a time; returns how many documents
+    are in a cluster and how many clusters there are (one canonical member each)."""
+    documents = clusters = 0
+    with pq.ParquetWriter(path, ASSIGNMENT_SCHEMA, compression="zstd") as out:
+        for batch in batches:
+            out.write_batch(batch)
+            documents += batch.num_rows
+            clusters += int(pc.sum(batch.column("is_canonical")).as_py() or 0)
+    return documents, clusters
 
 
 def run_dedup(ledger: Ledger, options: DedupOptions = DedupOptions(),
@@ -331,46 +297,50 @@ def _run_full(ctx: _Context) -> DedupSummary:
     """Every document's clusters from the stored signatures (hashing the texts that have none);
     writes a fresh dedup state."""
     ledger, run_id, lsh = ctx.ledger, ctx.run.run_id, ctx.lsh
-    watermark, docs = _load_documents(ledger)
-    n_docs = docs.num_rows
-    todo = missing(docs.column("doc_id"), docs.column("text_sha256"), ctx.index.stored_keys())
-    if ctx.on_plan:
-        ctx.on_plan(len(todo))
-    if len(todo):
-        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, docs if len(todo) == n_docs else docs.take(todo),
-              ctx.progress)
-    pa.default_memory_pool().release_unused()
+    watermark, corpus = load_corpus(ledger)
+    n_docs = len(corpus)
     # the signatures go straight into the new state's matrix file, read back a step at a time
     node_name = f"nodes-{run_id}.arrow"
     sig_file = SignatureFile.create(ctx.state.path(sig_name(node_name)), n_docs, ctx.params.num_perm,
                                     np.dtype(dtype_for(ctx.params.width)))
-    loaded = ctx.index.load(docs.column("doc_id").combine_chunks(), docs.column("text_sha256").combine_chunks(),
-                            out=sig_file)
+    loaded = LoadedSignatures.empty(n_docs, ctx.params, sig_file)
+    stored = ctx.index.parts()
+    if stored:
+        ctx.index.fill(corpus.pairs(), loaded, stored)
+    todo = np.flatnonzero(~loaded.found)
+    if ctx.on_plan:
+        ctx.on_plan(len(todo))
+    if len(todo):
+        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, corpus.wanted(todo), ctx.progress)
+        before = set(stored)
+        ctx.index.fill(corpus.pairs(todo), loaded, [p for p in ctx.index.parts() if p not in before])
     sig_file.sync()
     if not loaded.found.all():
-        lost = docs.column("doc_id")[int(np.flatnonzero(~loaded.found)[0])].as_py()
+        lost = corpus.doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
         raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
-    text_keys = string_keys(docs.column("text_sha256"))  # 8 bytes a document, for the state
-    docs = docs.select(["doc_id", "consent", "license", "first_fetched_at"])  # frees the texts' hashes, shards
+    pa.default_memory_pool().release_unused()
+    rights = Rights(doc_ids=corpus.doc_ids, consent=corpus.consent, license=corpus.license,
+                    first_fetched_at=corpus.first_fetched_at)
     spill = ctx.state.path(f"spill-{run_id}")  # band keys, one file per band (removed below)
     find_pairs = ctx.engine.similar_pairs if ctx.engine.name != "local" else partial(_spilled_pairs, spill)
-    result = cluster_documents(docs, loaded.norm_sha256, loaded.n_shingles, loaded.signatures, lsh,
+    result = cluster_documents(rights, loaded.norm, loaded.n_shingles, loaded.signatures, lsh,
                                ctx.options.max_bucket, find_pairs)
-    rows = _changed_rows(ledger, result.assignments, run_id)
+    del rights
+    spill.mkdir(parents=True, exist_ok=True)
+    assignments = spill / "assignments.parquet"
+    clustered, clusters = _write_assignments(assignments, result.assignments)
     counts: dict = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
-              "clusters": len({a.dup_cluster for a in result.assignments}),
-              "clustered_documents": len(result.assignments)}
+                    "clusters": clusters, "clustered_documents": clustered}
     del result
-    manifest = _write_state(ctx, node_name, watermark, docs.column("doc_id").combine_chunks(), text_keys, loaded,
-                            counts, spill)
+    manifest = _write_state(ctx, node_name, watermark, corpus, loaded, counts, spill)
+    del corpus, loaded
+    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments)
     shutil.rmtree(spill, ignore_errors=True)
-    del docs, loaded
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
-        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
+        rows_written=written, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
         input_fingerprint=_fingerprint(ctx, watermark), mode="full", **counts,
     )
-    _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, rows)
     ctx.state.publish(manifest, ctx.state.manifest())
     return summary
 
@@ -382,29 +352,25 @@ def _spilled_pairs(directory: Path, sigs: np.ndarray, lsh: LshParams, max_bucket
     return similar_pairs_spilled(sigs, lsh.bands, lsh.rows, lsh.threshold, directory, max_bucket, subset)
 
 
-def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Array, text_keys: np.ndarray,
-                 loaded: LoadedSignatures, totals: dict, spill: Path) -> Manifest:
+def _write_state(ctx: _Context, node_name: str, watermark: int, corpus: Corpus, loaded: LoadedSignatures,
+                 totals: dict, spill: Path) -> Manifest:
     """The dedup state of a full run (its signature matrix is written already): the nodes and the
     key indexes, published after the commit."""
     state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
-    n = len(doc_ids)
-    norm = loaded.norm_sha256.combine_chunks() if isinstance(loaded.norm_sha256, pa.ChunkedArray) else loaded.norm_sha256
+    n = len(corpus)
+    doc_ids = corpus.doc_ids
 
     def batches() -> Iterator[pa.RecordBatch]:
         for lo in range(0, n, _STATE_BATCH):
             hi = min(n, lo + _STATE_BATCH)
-            yield pa.record_batch([doc_ids.slice(lo, hi - lo), pa.array(text_keys[lo:hi], pa.uint64()),
-                                   norm.slice(lo, hi - lo), pa.array(loaded.n_shingles[lo:hi], pa.int64())],
+            yield pa.record_batch([doc_ids.slice(lo, hi - lo).combine_chunks(),
+                                   pa.array(corpus.text_keys[lo:hi], pa.uint64()),
+                                   hex_strings(loaded.norm[lo:hi]), pa.array(loaded.n_shingles[lo:hi], pa.int64())],
                                   names=["doc_id", "text_key", "norm_sha256", "n_shingles"])
 
     write_nodes(state.path(node_name), batches())
     # representatives: the first row of each exact-duplicate group
-    codes = pc.dictionary_encode(norm).indices.to_numpy(zero_copy_only=False).astype(np.int64) if n else \
-        np.empty(0, np.int64)
-    first = np.full(int(codes.max()) + 1 if n else 0, n, np.int64)
-    np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
-    del codes
-    reps = np.sort(first)
+    reps = np.sort(group_rows(loaded.norm)[1])
     banded = reps[loaded.n_shingles[reps] > 0]
     band_files = [spill / f"band-{band}.u64" for band in range(lsh.bands)]
     if not all(p.exists() and p.stat().st_size == 8 * len(banded) for p in band_files):  # another engine banded
@@ -418,12 +384,18 @@ def _write_state(ctx: _Context, node_name: str, watermark: int, doc_ids: pa.Arra
     segments: dict = {
         "bands": [[f"bands-{run_id}.arrow", write_key_run(state.path(f"bands-{run_id}.arrow"), band_groups())]],
         "norms": [[f"norms-{run_id}.arrow", write_key_run(state.path(f"norms-{run_id}.arrow"),
-                                                          [(string_keys(norm.take(pa.array(reps))), reps)])]],
+                                                          [(_norm_keys(loaded.norm, reps), reps)])]],
         "docs": [[f"docs-{run_id}.arrow", write_key_run(state.path(f"docs-{run_id}.arrow"),
-                                                        [(string_keys(doc_ids), node_ids)])]],
+                                                        [(corpus.doc_keys, node_ids)])]],
     }
     return Manifest(run_id=run_id, state_key=state.state_key, vocabulary=ctx.vocabulary, watermark=watermark,
                     n_nodes=n, totals=totals, nodes=[[node_name, n]], **segments)
+
+
+def _norm_keys(norm: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The state's 64-bit keys (``string_keys``) of these rows' normalised-text hashes."""
+    parts = [string_keys(hex_strings(norm[rows[lo:lo + _STATE_BATCH]])) for lo in range(0, len(rows), _STATE_BATCH)]
+    return np.concatenate(parts) if parts else np.empty(0, np.uint64)
 
 
 def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
@@ -438,7 +410,7 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
                                reused_signatures=manifest.n_documents, rows_written=0, bands=lsh.bands, rows=lsh.rows,
                                index_key=ctx.params.key(), input_fingerprint=_fingerprint(ctx, watermark),
                                unchanged=True, mode="unchanged", **manifest.totals)
-        _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, None)
+        _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, None)
         state.publish(replace(manifest, run_id=run_id), manifest)
         return summary
     is_new = delta.column("doc_first_seq").to_numpy() > manifest.watermark
@@ -462,7 +434,9 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     if ctx.on_plan:
         ctx.on_plan(len(todo))
     if len(todo):
-        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, new.take(todo), ctx.progress)
+        picked = new.take(todo)
+        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id,
+              Wanted.of(picked.column("doc_id"), picked.column("shard"), picked.column("text_sha256")), ctx.progress)
         parts = ctx.index.parts_after(manifest.run_id)
     loaded = ctx.index.load(doc_ids, texts, parts)
     if not loaded.found.all():
@@ -471,21 +445,22 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     added = Additions(new.select(["doc_id", "text_sha256", "consent", "license", "first_fetched_at"]), loaded)
     dead = np.union1d(np.array(manifest.dead, np.int64), removed)
     upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket, dead)
-    rows = _changed_rows(ledger, upd.assignments, run_id, scope=upd.scope)
     totals = dict(manifest.totals)
     totals["exact_duplicates"] += upd.exact_new
     totals["candidate_edges"] += upd.edges_new
-    totals["clusters"] += len({a.dup_cluster for a in upd.assignments}) - upd.clusters_before
-    totals["clustered_documents"] += len(upd.assignments) - upd.clustered_before
+    totals["clusters"] += pc.count_distinct(upd.assignments.column("dup_cluster")).as_py() - upd.clusters_before
+    totals["clustered_documents"] += upd.assignments.num_rows - upd.clustered_before
     next_manifest = _extend_state(ctx, manifest, upd, loaded, watermark, totals)
     next_manifest.dead = [int(d) for d in dead]
     n_docs = next_manifest.n_documents
+    assignments = state.path(f"changes-{run_id}.parquet")  # removed when the manifest is published
+    _write_assignments(assignments, upd.assignments.to_batches())
+    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments, upd.scope)
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
-        rows_written=rows.num_rows, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
+        rows_written=written, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
         input_fingerprint=_fingerprint(ctx, watermark), mode="incremental", **totals,
     )
-    _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, summary, rows)
     state.publish(next_manifest, manifest)
     return summary
 
@@ -513,11 +488,10 @@ def _extend_state(ctx: _Context, manifest: Manifest, upd: incremental.Update, lo
 
 
 def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: SignatureParams, run_id: str,
-          picked: pa.Table, progress: Callable[[int], None] | None) -> None:
-    """Stage 2: signatures of the ``picked`` documents' texts, stored as index parts."""
-    tasks = plan_tasks(ledger.workspace, picked.column("doc_id").combine_chunks(),
-                       picked.column("shard").combine_chunks(), picked.column("text_sha256").combine_chunks())
-    del picked
+          wanted: Wanted, progress: Callable[[int], None] | None) -> None:
+    """Stage 2: signatures of the ``wanted`` documents' texts, stored as index parts."""
+    tasks = plan_tasks(ledger.workspace, wanted)
+    del wanted
     written: list[dict] = []
     last = time.monotonic()
     for number, batch in enumerate(engine.signatures(tasks, params)):
@@ -531,12 +505,20 @@ def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: Signatu
 
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
-            engine: Engine, summary: DedupSummary, rows: pa.Table | None) -> None:
-    """The run's one result write: changed cluster rows and its parameters."""
+            engine: Engine, assignments: Path | None, scope: pa.Array | None = None) -> int:
+    """The run's one result write: the cluster rows that changed (``assignments``: a Parquet
+    file of ``dedup.clusters.ASSIGNMENT_SCHEMA``, compared with the current clusters of the
+    ``scope`` documents, or of every document) and its parameters. Returns the rows written."""
+    written = 0
     with ledger.writer() as writer, writer.transaction():
-        if rows is not None and rows.num_rows:
-            seq = writer.query("SELECT nextval('cluster_seq') AS seq FROM range(?)", [rows.num_rows]).column("seq")
-            writer.append_rows("cluster_log", rows.add_column(0, "seq", seq.cast(pa.int64())))
+        writer.limit_memory(LEDGER_MEMORY)
+        if assignments is not None:
+            where = "" if scope is None else "WHERE doc_id IN (SELECT unnest($scope))"
+            values: dict = {"wanted": str(assignments), "no_longer": NO_LONGER, "run_id": run.run_id,
+                            "assigned_at": utcnow()}
+            if scope is not None:
+                values["scope"] = scope.to_pylist()
+            written = writer.execute(_CHANGES_SQL.format(scope=where), values)
         writer.append_rows("dedup_param_log", pa.table({
             "run_id": [run.run_id], "index_key": [params.key()], "scheme": [params.scheme], "hash": [params.hash],
             "tokenizer": [params.tokenizer], "seed": pa.array([params.seed], pa.int64()),
@@ -547,3 +529,4 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
             "max_bucket": pa.array([options.max_bucket], pa.int32()), "engine": [engine.name],
             "created_at": pa.array([utcnow()], pa.timestamp("us")),
         }))
+    return written

@@ -392,7 +392,7 @@ def _yield_to_readers(workspace: Workspace) -> None:
         time.sleep(0.02)
 
 
-def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> int:
+def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> int:
     """Run a statement to completion; returns the row count a write reports (0 otherwise)."""
     rows = (con.execute(sql, params) if params else con.execute(sql)).fetchall()
     if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int):
@@ -942,8 +942,9 @@ class LedgerWriter(LedgerView):
         finally:
             _unregister(self.con, "_uniq_batch")
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        """Run one write statement of a stage-owned table (returns the affected row count)."""
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> int:
+        """Run one write statement of a stage-owned table (returns the affected row count);
+        ``params`` by position, or by name (``$name``) as a dict."""
         return _exec(self.con, sql, params)
 
     def _count(self, table: str) -> int:

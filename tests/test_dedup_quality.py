@@ -16,6 +16,7 @@ from scipy import sparse
 
 from dedup import shingles as sh
 from dedup import synthetic
+from dedup.clusters import Rights
 from dedup.minhash import signatures
 from dedup.params import LshParams, SignatureParams
 from dedup.pipeline import DedupOptions, cluster_documents, run_dedup
@@ -86,7 +87,9 @@ def test_precision_of_joined_pairs(scored):
     params = SignatureParams(num_perm=s["num_perm"], ngram=s["ngram"])
     sigs, counts = signatures(pa.array(texts), params)
     norm = pa.array([normalized_text_hash(t) for t in texts])
-    result = cluster_documents(table, norm, counts, sigs, LshParams.for_threshold(s["threshold"], params.num_perm))
+    rights = Rights(doc_ids=table.column("doc_id"), consent=table.column("consent"), license=table.column("license"),
+                    first_fetched_at=table.column("first_fetched_at").to_numpy())
+    result = cluster_documents(rights, norm, counts, sigs, LshParams.for_threshold(s["threshold"], params.num_perm))
     assert len(result.edges) > 100
     bad = 0
     for a, b in result.edges.tolist():

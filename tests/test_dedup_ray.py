@@ -167,8 +167,7 @@ def test_a_worker_that_cannot_see_a_shard_says_the_workspace_must_be_shared(loca
     from dedup.ray_engine import RayEngine
 
     elsewhere = str(tmp_path / "not-mounted-here" / "shard.parquet")
-    task = SignatureTask(shard=elsewhere, row_group=0, rows=np.array([0]), doc_id=pa.array(["d"]),
-                         text_sha256=pa.array(["t"]))
+    task = SignatureTask(shard=elsewhere, row_group=0, rows=np.array([0]))
     with RayEngine() as engine, pytest.raises(DedupError, match="same absolute path") as raised:
         list(engine.signatures([task], SignatureParams()))
     assert elsewhere in str(raised.value)
