@@ -30,6 +30,7 @@ DOCUMENTS_SQL = """
     ORDER BY f.first_seq, d.doc_id
 """
 WATERMARK_SQL = "SELECT coalesce(max(seq), 0) AS w FROM document_log"
+COUNT_SQL = "SELECT count(*) FROM documents"
 _NO_IDS = pa.array([], pa.string())
 
 
@@ -63,39 +64,56 @@ class Corpus:
                       self.shards.dictionary.to_pylist(), codes[rows])
 
 
+class _Codes:
+    """Dictionary codes of one string column over all batches, the dictionary grown as values
+    come (a few distinct values: shards, consents, licenses)."""
+
+    def __init__(self, n: int):
+        self.codes = np.empty(n, np.int32)
+        self.values: dict[str | None, int] = {}
+
+    def put(self, at: int, column: pa.Array) -> None:
+        encoded = column.dictionary_encode()
+        local = [self.values.setdefault(v, len(self.values)) for v in encoded.dictionary.to_pylist()]
+        if column.null_count:
+            local.append(self.values.setdefault(None, len(self.values)))
+        indices = encoded.indices.fill_null(len(local) - 1) if column.null_count else encoded.indices
+        self.codes[at:at + len(column)] = np.asarray(local, np.int32)[indices.to_numpy(zero_copy_only=False)]
+
+    def array(self) -> pa.DictionaryArray:
+        names = list(self.values)
+        null = self.values.get(None)
+        mask = self.codes == null if null is not None else None
+        return pa.DictionaryArray.from_arrays(pa.array(self.codes, pa.int32(), mask=mask),
+                                              pa.array(names, pa.string()))
+
+
 def load_corpus(ledger: Ledger) -> tuple[int, Corpus]:
-    """The watermark (largest ``document_log.seq``) and every document, in one read snapshot."""
+    """The watermark (largest ``document_log.seq``) and every document, in one read snapshot.
+    Each column goes straight into an array of the final size (no copies of the whole)."""
     ids: list[pa.Array] = []
-    doc_keys: list[np.ndarray] = []
-    text_keys: list[np.ndarray] = []
-    coded: dict[str, list[pa.Array]] = {"shard": [], "consent": [], "license": []}
-    fetched: list[np.ndarray] = []
-    with ledger.reader() as con:
-        con.execute(f"SET memory_limit = '{LEDGER_MEMORY}'")
+    with ledger.reader(LEDGER_MEMORY) as con:
         watermark = int(con.sql(WATERMARK_SQL).fetchall()[0][0])
+        n = int(con.sql(COUNT_SQL).fetchall()[0][0])
+        doc_keys, text_keys = np.empty(n, np.uint64), np.empty(n, np.uint64)
+        fetched = np.empty(n, "datetime64[us]")
+        coded = {"shard": _Codes(n), "consent": _Codes(n), "license": _Codes(n)}
+        at = 0
         for batch in con.sql(DOCUMENTS_SQL).to_arrow_reader(BATCH_ROWS):
+            k = batch.num_rows
+            if at + k > n:
+                raise RuntimeError(f"the ledger holds more documents than it counted ({n}); this is a bug")
             doc_id = batch.column("doc_id")
             ids.append(pa.concat_arrays([doc_id, _NO_IDS]))  # a copy: the batch's other columns can go
-            doc_keys.append(string_keys(doc_id))
-            text_keys.append(string_keys(batch.column("text_sha256")))
-            for name, values in coded.items():
-                values.append(batch.column(name).dictionary_encode())  # new buffers
-            fetched.append(batch.column("first_fetched_at").to_numpy(zero_copy_only=False).astype("datetime64[us]"))
+            doc_keys[at:at + k] = string_keys(doc_id)
+            text_keys[at:at + k] = string_keys(batch.column("text_sha256"))
+            for name, codes in coded.items():
+                codes.put(at, batch.column(name))
+            fetched[at:at + k] = batch.column("first_fetched_at").to_numpy(zero_copy_only=False)
+            at += k
             del batch, doc_id
-    encoded = pa.table({name: pa.chunked_array(values, pa.dictionary(pa.int32(), pa.string()))
-                        for name, values in coded.items()}).unify_dictionaries().combine_chunks()
-    return watermark, Corpus(
-        doc_ids=pa.chunked_array(ids, pa.string()),
-        doc_keys=_concat(doc_keys, np.uint64), text_keys=_concat(text_keys, np.uint64),
-        shards=encoded.column("shard").chunk(0) if encoded.num_rows else _empty_codes(),
-        consent=encoded.column("consent").chunk(0) if encoded.num_rows else _empty_codes(),
-        license=encoded.column("license").chunk(0) if encoded.num_rows else _empty_codes(),
-        first_fetched_at=_concat(fetched, "datetime64[us]"))
-
-
-def _concat(parts: list[np.ndarray], dtype: str | type) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.empty(0, dtype)
-
-
-def _empty_codes() -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    if at != n:
+        raise RuntimeError(f"the ledger gave {at} documents of the {n} it counted; this is a bug")
+    return watermark, Corpus(doc_ids=pa.chunked_array(ids, pa.string()), doc_keys=doc_keys, text_keys=text_keys,
+                             shards=coded["shard"].array(), consent=coded["consent"].array(),
+                             license=coded["license"].array(), first_fetched_at=fetched)

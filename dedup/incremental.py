@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup.clusters import Rights, assign, components
+from dedup.corpus import LEDGER_MEMORY
 from dedup.index import LoadedSignatures
 from dedup.lsh import band_keys
 from dedup.minhash import estimated_jaccard
@@ -255,7 +256,7 @@ def _cluster_members(ledger: Ledger, doc_ids: pa.Array) -> tuple[pa.Array, pa.Ar
     rows = ledger.query(
         "SELECT doc_id, dup_cluster FROM clusters WHERE dup_cluster IN "
         "(SELECT dup_cluster FROM clusters WHERE doc_id IN (SELECT unnest(?)) AND dup_cluster IS NOT NULL)",
-        [doc_ids.to_pylist()])
+        [doc_ids.to_pylist()], memory_limit=LEDGER_MEMORY)
     return rows.column("doc_id").combine_chunks(), rows.column("dup_cluster").combine_chunks()
 
 
@@ -283,7 +284,7 @@ def _rights(ledger: Ledger, old_ids: pa.Array, new_docs: pa.Table) -> pa.Table:
     if len(old_ids) == 0:
         return new
     ids = old_ids.to_pylist()
-    found = ledger.query(_RIGHTS_SQL, [ids, ids])
+    found = ledger.query(_RIGHTS_SQL, [ids, ids], memory_limit=LEDGER_MEMORY)
     at = pc.index_in(old_ids, value_set=found.column("doc_id").combine_chunks())
     old = found.select(columns).take(at)
     return pa.concat_tables([old.cast(new.schema), new])

@@ -170,7 +170,7 @@ _DELTA_SQL = """
 """
 def _load_delta(ledger: Ledger, since: int) -> tuple[int, pa.Table | None]:
     """The watermark now and the documents with rows past ``since`` (None when there are none)."""
-    with ledger.reader() as con:
+    with ledger.reader(LEDGER_MEMORY) as con:
         watermark = int(con.sql(WATERMARK_SQL).fetchall()[0][0])
         if watermark <= since:
             return since, None

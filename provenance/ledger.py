@@ -292,11 +292,14 @@ class Ledger:
             con.close()
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def reader(self, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection for the stages' own look-ups (SQL a user wrote goes through
-        :mod:`provenance.sandbox` instead)."""
+        :mod:`provenance.sandbox` instead); ``memory_limit`` (such as ``'512MiB'``) caps DuckDB's
+        memory on it, for a read over the whole ledger whose memory must not grow with it."""
         con = self.open_reader()
         try:
+            if memory_limit is not None:
+                _limit_memory(con, memory_limit)
             yield con
         finally:
             con.close()
@@ -344,9 +347,10 @@ class Ledger:
         with self.writer() as w:
             w.finish_run(run, counts, status=status)
 
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None) -> pa.Table:
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None, *,
+              memory_limit: str | None = None) -> pa.Table:
         """Run one read query and return its rows as Arrow (stages ask the ledger, not DuckDB)."""
-        with self.reader() as con:
+        with self.reader(memory_limit) as con:
             return con.sql(sql, params=params or None).to_arrow_table()
 
 
@@ -398,6 +402,14 @@ def _exec(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict
     if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int):
         return rows[0][0]
     return 0
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    """Cap DuckDB's memory on a connection: its buffer pool evicts the ledger's blocks and
+    operators spill past it."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+        raise ValueError(f"a memory limit such as '1GiB', not {limit!r}")
+    _exec(con, f"SET memory_limit = '{limit}'")
 
 
 def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -1003,9 +1015,7 @@ class LedgerWriter(LedgerView):
     def limit_memory(self, limit: str) -> None:
         """Cap DuckDB's memory on this connection (its buffer pool evicts the ledger's blocks and
         operators spill past it) for a write whose memory must not grow with the ledger."""
-        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
-            raise ValueError(f"a memory limit such as '1GiB', not {limit!r}")
-        _exec(self.con, f"SET memory_limit = '{limit}'")
+        _limit_memory(self.con, limit)
 
     def count_state(self) -> int:
         """How many documents the ledger holds."""
