@@ -543,3 +543,33 @@ def test_a_missing_shard_is_reported_with_what_to_do(cli, workspace):
     assert result.code == 1
     assert f"the shard {shard} listed in the ledger is missing" in result.err and "restore it" in result.err
     assert ledger.query("SELECT status FROM runs WHERE command = 'dedup'").to_pylist() == [{"status": "failed"}]
+
+
+def test_the_documents_a_full_run_reads_are_the_ledgers_in_the_order_texts_arrived(workspace):
+    """dedup.corpus holds the documents as keys and codes; read back, they are the documents view,
+    in node order (first ledger row of the current text, then doc_id), nulls kept."""
+    from dedup.corpus import load_corpus
+    from dedup.state import string_keys
+
+    ledger = Ledger(workspace)
+    texts = base_texts(6)
+    put(ledger, [(f"https://c.example/{i}", texts[i], [None, "CC-BY-4.0"][i % 2],
+                  ["granted", "unspecified", "opted_out"][i % 3], T0 + timedelta(hours=i)) for i in (3, 1, 4)])
+    put(ledger, [(f"https://c.example/{i}", texts[i], None, "unspecified", T0 + timedelta(days=1, hours=i))
+                 for i in (0, 5, 1)])  # 1 again with its same text: it keeps its place
+    watermark, corpus = load_corpus(ledger)
+    docs = {r["doc_id"]: r for r in ledger.query("SELECT doc_id, url, license, consent, text_sha256, shard "
+                                                  "FROM documents").to_pylist()}
+    ids = corpus.doc_ids.to_pylist()
+    # the first batch's texts, then the second's; document 1 keeps the place of its first row
+    assert {docs[d]["url"] for d in ids[:3]} == {f"https://c.example/{i}" for i in (3, 1, 4)}
+    assert {docs[d]["url"] for d in ids[3:]} == {f"https://c.example/{i}" for i in (0, 5)}
+    assert ids == ledger.query("SELECT doc_id FROM document_log GROUP BY doc_id "
+                               "ORDER BY min(seq), doc_id").column("doc_id").to_pylist()
+    assert len(ids) == len(docs) == 5
+    assert corpus.license.to_pylist() == [docs[d]["license"] for d in ids]
+    assert corpus.consent.to_pylist() == [docs[d]["consent"] for d in ids]
+    assert corpus.shards.to_pylist() == [docs[d]["shard"] for d in ids]
+    assert corpus.doc_keys.tolist() == string_keys(ids).tolist()
+    assert corpus.text_keys.tolist() == string_keys([docs[d]["text_sha256"] for d in ids]).tolist()
+    assert watermark == ledger.query("SELECT max(seq) AS m FROM document_log").column("m")[0].as_py()
