@@ -180,24 +180,45 @@ class SignatureIndex:
             return
         for path in self._readable_parts(parts):
             ids = pq.read_table(path, columns=["doc_id", "text_sha256"])
-            at, rows = pairs.find(string_keys(ids.column("doc_id")), string_keys(ids.column("text_sha256")))
+            at, rows = _new_rows(pairs, into, ids.column("doc_id"), ids.column("text_sha256"))
             del ids
-            fresh = ~into.found[rows]
-            at, rows = at[fresh], rows[fresh]
-            rows, first = np.unique(rows, return_index=True)  # a text stored twice in one part
-            at = at[first]
             if len(rows) == 0:
                 continue
             taken = pq.read_table(path, columns=["norm_sha256", "n_shingles", "signature"]).take(
                 pa.array(at, pa.int64()))
-            matrix = _signature_matrix(taken.column("signature"), self.params)
-            if isinstance(into.signatures, SignatureFile):
-                into.signatures.write(rows, matrix)
-            else:
-                into.signatures[rows] = matrix
-            into.n_shingles[rows] = taken.column("n_shingles").to_numpy()
-            into.norm[rows] = hex_bytes(taken.column("norm_sha256"))
-            into.found[rows] = True
+            _put(into, rows, _signature_matrix(taken.column("signature"), self.params),
+                 taken.column("n_shingles").to_numpy(), taken.column("norm_sha256"))
+
+
+def fill_from_batch(batch: SignatureBatch, pairs: PairIndex, into: LoadedSignatures) -> None:
+    """:meth:`SignatureIndex.fill` from a batch just computed (before or after it is stored), so
+    a run need not read back what it hashed."""
+    at, rows = _new_rows(pairs, into, batch.doc_id, batch.text_sha256)
+    if len(rows):
+        take = pa.array(at, pa.int64())
+        _put(into, rows, batch.signatures[at], batch.n_shingles[at], batch.norm_sha256.take(take))
+
+
+def _new_rows(pairs: PairIndex, into: LoadedSignatures, doc_ids: pa.Array | pa.ChunkedArray,
+              text_sha256: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """``(at, row)``: the positions among these ids whose pair is wanted at a row not found yet
+    (the first of a text given twice)."""
+    at, rows = pairs.find(string_keys(doc_ids), string_keys(text_sha256))
+    fresh = ~into.found[rows]
+    at, rows = at[fresh], rows[fresh]
+    rows, first = np.unique(rows, return_index=True)
+    return at[first], rows
+
+
+def _put(into: LoadedSignatures, rows: np.ndarray, matrix: np.ndarray, n_shingles: np.ndarray,
+         norm_sha256: pa.Array | pa.ChunkedArray) -> None:
+    if isinstance(into.signatures, SignatureFile):
+        into.signatures.write(rows, matrix)
+    else:
+        into.signatures[rows] = matrix
+    into.n_shingles[rows] = n_shingles
+    into.norm[rows] = hex_bytes(norm_sha256)
+    into.found[rows] = True
 
 
 def _fsync(path: Path) -> None:

@@ -49,8 +49,8 @@ from dedup.corpus import LEDGER_MEMORY, WATERMARK_SQL, Corpus, load_corpus
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
 from dedup.tasks import Wanted
 from dedup.incremental import Additions
-from dedup.index import LoadedSignatures, SignatureIndex, missing
-from dedup.keys import group_rows, hex_bytes, hex_strings
+from dedup.index import LoadedSignatures, SignatureIndex, fill_from_batch, missing
+from dedup.keys import PairIndex, group_rows, hex_bytes, hex_strings
 from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
@@ -310,10 +310,9 @@ def _run_full(ctx: _Context) -> DedupSummary:
     todo = np.flatnonzero(~loaded.found)
     if ctx.on_plan:
         ctx.on_plan(len(todo))
-    if len(todo):
-        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, corpus.wanted(todo), ctx.progress)
-        before = set(stored)
-        ctx.index.fill(corpus.pairs(todo), loaded, [p for p in ctx.index.parts() if p not in before])
+    if len(todo):  # each batch goes into the index and straight into the run's matrix
+        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, corpus.wanted(todo), ctx.progress,
+              into=(corpus.pairs(todo), loaded))
     sig_file.sync()
     if not loaded.found.all():
         lost = corpus.doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
@@ -488,14 +487,18 @@ def _extend_state(ctx: _Context, manifest: Manifest, upd: incremental.Update, lo
 
 
 def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: SignatureParams, run_id: str,
-          wanted: Wanted, progress: Callable[[int], None] | None) -> None:
-    """Stage 2: signatures of the ``wanted`` documents' texts, stored as index parts."""
+          wanted: Wanted, progress: Callable[[int], None] | None,
+          into: tuple[PairIndex, LoadedSignatures] | None = None) -> None:
+    """Stage 2: signatures of the ``wanted`` documents' texts, stored as index parts (and put
+    ``into`` the run's loaded signatures at the rows of their pairs, when given)."""
     tasks = plan_tasks(ledger.workspace, wanted)
     del wanted
     written: list[dict] = []
     last = time.monotonic()
     for number, batch in enumerate(engine.signatures(tasks, params)):
         written.append(index.write(batch, run_id, number))
+        if into is not None:
+            fill_from_batch(batch, *into)
         if progress:
             progress(len(batch))
         if time.monotonic() - last >= REGISTER_EVERY_S:
