@@ -61,14 +61,12 @@ from provenance.ids import utcnow
 from provenance.ledger import Ledger
 from provenance.records import Run
 from provenance.stage import open_run
-from provenance.staging import COMMIT_MEMORY
 
 NO_LONGER = "no longer a duplicate of another document"
 REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one short write each)
 LSH_CACHE = f"{STATE_DIR}/lsh-params.json"  # bands and rows of each threshold, computed once
 _STATE_BATCH = 65_536  # node rows per record batch of the dedup state
 _SIMILARITY_STEP = 16_384  # rows of signatures compared per step
-SMALL_COMMIT_ROWS = 100_000  # cluster rows a commit folds under COMMIT_MEMORY (~1.3 KB a row measured: 1 GiB holds ~800,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +333,7 @@ def _run_full(ctx: _Context) -> DedupSummary:
     del result
     manifest = _write_state(ctx, node_name, watermark, corpus, loaded, counts, spill)
     del corpus, loaded
-    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments, n_rows=clustered)
+    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments)
     shutil.rmtree(spill, ignore_errors=True)
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
@@ -456,8 +454,7 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     n_docs = next_manifest.n_documents
     assignments = state.path(f"changes-{run_id}.parquet")  # removed when the manifest is published
     _write_assignments(assignments, upd.assignments.to_batches())
-    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments, upd.scope,
-                      n_rows=upd.assignments.num_rows)
+    written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments, upd.scope)
     summary = DedupSummary(
         run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
         rows_written=written, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
@@ -511,19 +508,15 @@ def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: Signatu
 
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
-            engine: Engine, assignments: Path | None, scope: pa.Array | None = None, n_rows: int = 0) -> int:
+            engine: Engine, assignments: Path | None, scope: pa.Array | None = None) -> int:
     """The run's one result write: the cluster rows that changed (``assignments``: a Parquet
     file of ``dedup.clusters.ASSIGNMENT_SCHEMA``, compared with the current clusters of the
     ``scope`` documents, or of every document) and its parameters. Returns the rows written."""
     written = 0
-    # Folding the rows into document_state updates them, and DuckDB keeps an update's changes in
-    # memory until the commit (measured: the 2.6M cluster rows of a first dedup of 10M documents
-    # failed under 1 GiB and took about 3.3 GB), so only a commit of few rows (``n_rows``: the
-    # assignments, every member of a changed cluster) caps DuckDB's memory, whose buffer pool
-    # would otherwise keep every block of document_state the fold scans.
+    # no DuckDB memory limit here: folding the rows into document_state updates them, and DuckDB
+    # keeps an update's changes in memory until the commit (measured: the 2.6M cluster rows of a
+    # first dedup of 10M documents failed under 1 GiB and took about 2.4 GB)
     with ledger.writer() as writer, writer.transaction():
-        if n_rows <= SMALL_COMMIT_ROWS:
-            writer.limit_memory(COMMIT_MEMORY)
         if assignments is not None:
             where = "" if scope is None else "WHERE doc_id IN (SELECT unnest($scope))"
             values: dict = {"wanted": str(assignments), "no_longer": NO_LONGER, "run_id": run.run_id,
