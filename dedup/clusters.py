@@ -85,9 +85,8 @@ class Rights:
 
 
 def _take(values: Column, rows: np.ndarray) -> list:
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values.take(pa.array(rows, pa.int64())).to_pylist()
-    return [values[i] for i in rows.tolist()]
+    taken = _take_column(values, rows)
+    return taken.to_pylist() if isinstance(taken, (pa.Array, pa.ChunkedArray)) else list(taken)
 
 
 def _ranks(values: Column, rank: Callable[[str | None], int]) -> np.ndarray:

@@ -19,7 +19,7 @@ from dedup.state import string_keys
 from dedup.tasks import Wanted
 from provenance.ledger import Ledger
 
-LEDGER_MEMORY = "512MiB"  # DuckDB's share in a dedup run's big reads and writes (it spills past it)
+LEDGER_MEMORY = "512MiB"  # DuckDB's share in a dedup run's reads over the whole ledger (it spills past it)
 BATCH_ROWS = 65_536
 
 DOCUMENTS_SQL = """
@@ -49,11 +49,9 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.doc_keys)
 
-    def pairs(self, rows: np.ndarray | None = None) -> PairIndex:
-        """The ``(doc_key, text_key)`` pairs of these rows (every row by default), for look-ups."""
-        if rows is None:
-            return PairIndex(self.doc_keys, self.text_keys)
-        return PairIndex(self.doc_keys[rows], self.text_keys[rows], rows)
+    def pairs(self) -> PairIndex:
+        """Every row's ``(doc_key, text_key)`` pair, for look-ups."""
+        return PairIndex(self.doc_keys, self.text_keys)
 
     def wanted(self, rows: np.ndarray) -> Wanted:
         """These rows' texts, as the signature stage takes them."""

@@ -135,13 +135,6 @@ class SignatureIndex:
         chosen = self.parts() if parts is None else parts
         return [p for p in (self.workspace.absolute(rel) for rel in chosen) if p.exists()]
 
-    def stored_keys(self, parts: list[str] | None = None) -> pa.Table:
-        """``(doc_id, text_sha256)`` of every stored signature (of these parts only, when given)."""
-        tables = [pq.read_table(p, columns=["doc_id", "text_sha256"]) for p in self._readable_parts(parts)]
-        if not tables:
-            return pa.table({"doc_id": pa.array([], pa.string()), "text_sha256": pa.array([], pa.string())})
-        return pa.concat_tables(tables)
-
     def write(self, batch: SignatureBatch, run_id: str, number: int) -> dict:
         """Write one part file, complete on disk; returns its ``minhash_part_log`` row, for
         :meth:`register` (until then the next run's sweep deletes it)."""
@@ -162,15 +155,6 @@ class SignatureIndex:
         table = pa.Table.from_pylist(rows, schema=PART_SCHEMA)
         with self.ledger.writer() as w:
             w.append_rows("minhash_part_log", table)
-
-    def load(self, doc_ids: pa.Array, text_sha256: pa.Array, parts: list[str] | None = None,
-             out: SignatureFile | None = None) -> LoadedSignatures:
-        """The stored signatures of these documents' current texts, aligned with ``doc_ids``
-        (written into ``out`` when given, a file that reads like an array: the matrix is then
-        never held in memory)."""
-        loaded = LoadedSignatures.empty(len(doc_ids), self.params, out)
-        self.fill(PairIndex(string_keys(doc_ids), string_keys(text_sha256)), loaded, parts)
-        return loaded
 
     def fill(self, pairs: PairIndex, into: LoadedSignatures, parts: list[str] | None = None) -> None:
         """Put the stored signatures of these pairs' texts into ``into`` at the pairs' rows (rows
@@ -228,15 +212,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _keys(doc_ids: pa.Array | pa.ChunkedArray, text_sha256: pa.Array | pa.ChunkedArray) -> pa.Array:
-    key = pc.binary_join_element_wise(doc_ids, text_sha256, "\x1f")
-    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-
-
-def missing(doc_ids: pa.Array, text_sha256: pa.Array, stored: pa.Table) -> np.ndarray:
-    """Indices of the documents whose current text has no stored signature."""
-    stored_keys = _keys(stored.column("doc_id"), stored.column("text_sha256"))
-    present = pc.is_in(_keys(doc_ids, text_sha256), value_set=stored_keys)
-    return np.flatnonzero(~present.to_numpy(zero_copy_only=False))

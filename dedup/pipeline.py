@@ -49,7 +49,7 @@ from dedup.corpus import LEDGER_MEMORY, WATERMARK_SQL, Corpus, load_corpus
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
 from dedup.tasks import Wanted
 from dedup.incremental import Additions
-from dedup.index import LoadedSignatures, SignatureIndex, fill_from_batch, missing
+from dedup.index import LoadedSignatures, SignatureIndex, fill_from_batch
 from dedup.keys import PairIndex, group_rows, hex_bytes, hex_strings
 from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
@@ -116,6 +116,7 @@ class ClusterResult:
     exact_duplicates: int  # rows joined to an exact duplicate with a smaller doc_id
     candidate_edges: int  # verified near-duplicate pairs
     edges: np.ndarray  # (k, 2) row pairs that were joined: exact duplicates first, then near ones
+    representatives: np.ndarray  # the first row of each exact-duplicate group, ascending
 
 
 PairFinder = Callable[[np.ndarray, LshParams, int, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -134,14 +135,15 @@ def cluster_documents(rights: Rights, norm: np.ndarray | pa.Array, n_shingles: n
     engine returns the same pairs, so the clusters do not depend on it."""
     n = len(n_shingles)
     if n == 0:
-        return ClusterResult(iter(()), 0, 0, np.empty((0, 2), np.int64))
+        return ClusterResult(iter(()), 0, 0, np.empty((0, 2), np.int64), np.empty(0, np.int64))
     # exact duplicates: group by normalised text hash, the first row (earliest node) represents
     groups, first_row = group_rows(norm if isinstance(norm, np.ndarray) else hex_bytes(norm))
     rep_of = first_row[groups]
     exact_left = np.flatnonzero(rep_of != np.arange(n))
-    # near duplicates among representatives with at least one shingle
-    reps = np.flatnonzero((rep_of == np.arange(n)) & (n_shingles > 0))
+    representatives = np.flatnonzero(rep_of == np.arange(n))
     del rep_of
+    # near duplicates among representatives with at least one shingle
+    reps = representatives[n_shingles[representatives] > 0]
     pairs, _ = (find_pairs or LocalEngine().similar_pairs)(sigs, lsh, max_bucket, reps)
     left = np.concatenate([exact_left, reps[pairs[:, 0]]])
     right = np.concatenate([first_row[groups[exact_left]], reps[pairs[:, 1]]])
@@ -155,7 +157,7 @@ def cluster_documents(rights: Rights, norm: np.ndarray | pa.Array, n_shingles: n
         return out
 
     return ClusterResult(assign_batches(labels, rights, similarity, groups), len(exact_left), len(pairs),
-                         np.stack([left, right], axis=1))
+                         np.stack([left, right], axis=1), representatives)
 
 
 # documents with a document_log row in (watermark, now]: new ones, and old ones whose text or rights changed
@@ -304,19 +306,8 @@ def _run_full(ctx: _Context) -> DedupSummary:
     sig_file = SignatureFile.create(ctx.state.path(sig_name(node_name)), n_docs, ctx.params.num_perm,
                                     np.dtype(dtype_for(ctx.params.width)))
     loaded = LoadedSignatures.empty(n_docs, ctx.params, sig_file)
-    stored = ctx.index.parts()
-    if stored:
-        ctx.index.fill(corpus.pairs(), loaded, stored)
-    todo = np.flatnonzero(~loaded.found)
-    if ctx.on_plan:
-        ctx.on_plan(len(todo))
-    if len(todo):  # each batch goes into the index and straight into the run's matrix
-        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id, corpus.wanted(todo), ctx.progress,
-              into=(corpus.pairs(todo), loaded))
+    hashed = _signatures(ctx, corpus.doc_ids, corpus.pairs(), loaded, ctx.index.parts(), corpus.wanted)
     sig_file.sync()
-    if not loaded.found.all():
-        lost = corpus.doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
-        raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
     pa.default_memory_pool().release_unused()
     rights = Rights(doc_ids=corpus.doc_ids, consent=corpus.consent, license=corpus.license,
                     first_fetched_at=corpus.first_fetched_at)
@@ -330,13 +321,14 @@ def _run_full(ctx: _Context) -> DedupSummary:
     clustered, clusters = _write_assignments(assignments, result.assignments)
     counts: dict = {"exact_duplicates": result.exact_duplicates, "candidate_edges": result.candidate_edges,
                     "clusters": clusters, "clustered_documents": clustered}
-    del result
-    manifest = _write_state(ctx, node_name, watermark, corpus, loaded, counts, spill)
+    reps = result.representatives
+    del result  # its edges and the assignments' arrays
+    manifest = _write_state(ctx, node_name, watermark, corpus, loaded, reps, counts, spill)
     del corpus, loaded
     written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments)
     shutil.rmtree(spill, ignore_errors=True)
     summary = DedupSummary(
-        run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
+        run_id=run_id, documents=n_docs, new_signatures=hashed, reused_signatures=n_docs - hashed,
         rows_written=written, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
         input_fingerprint=_fingerprint(ctx, watermark), mode="full", **counts,
     )
@@ -352,7 +344,7 @@ def _spilled_pairs(directory: Path, sigs: np.ndarray, lsh: LshParams, max_bucket
 
 
 def _write_state(ctx: _Context, node_name: str, watermark: int, corpus: Corpus, loaded: LoadedSignatures,
-                 totals: dict, spill: Path) -> Manifest:
+                 reps: np.ndarray, totals: dict, spill: Path) -> Manifest:
     """The dedup state of a full run (its signature matrix is written already): the nodes and the
     key indexes, published after the commit."""
     state, run_id, lsh = ctx.state, ctx.run.run_id, ctx.lsh
@@ -368,8 +360,7 @@ def _write_state(ctx: _Context, node_name: str, watermark: int, corpus: Corpus, 
                                   names=["doc_id", "text_key", "norm_sha256", "n_shingles"])
 
     write_nodes(state.path(node_name), batches())
-    # representatives: the first row of each exact-duplicate group
-    reps = np.sort(group_rows(loaded.norm)[1])
+    # reps: the first row of each exact-duplicate group, ascending (ClusterResult.representatives)
     banded = reps[loaded.n_shingles[reps] > 0]
     band_files = [spill / f"band-{band}.u64" for band in range(lsh.bands)]
     if not all(p.exists() and p.stat().st_size == 8 * len(banded) for p in band_files):  # another engine banded
@@ -428,19 +419,14 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     new = delta.filter(pa.array(is_new | replaced))  # in node order, as the delta
     rights_changed = delta.filter(pa.array(~is_new & ~replaced)).column("doc_id").combine_chunks()
     doc_ids, texts = new.column("doc_id").combine_chunks(), new.column("text_sha256").combine_chunks()
-    parts = ctx.index.parts_after(manifest.run_id)
-    todo = missing(doc_ids, texts, ctx.index.stored_keys(parts))
-    if ctx.on_plan:
-        ctx.on_plan(len(todo))
-    if len(todo):
-        picked = new.take(todo)
-        _sign(ledger, ctx.index, ctx.engine, ctx.params, run_id,
-              Wanted.of(picked.column("doc_id"), picked.column("shard"), picked.column("text_sha256")), ctx.progress)
-        parts = ctx.index.parts_after(manifest.run_id)
-    loaded = ctx.index.load(doc_ids, texts, parts)
-    if not loaded.found.all():
-        lost = doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
-        raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
+
+    def wanted(rows: np.ndarray) -> Wanted:
+        picked = new.take(rows)
+        return Wanted.of(picked.column("doc_id"), picked.column("shard"), picked.column("text_sha256"))
+
+    loaded = LoadedSignatures.empty(len(doc_ids), ctx.params)
+    hashed = _signatures(ctx, doc_ids, PairIndex(string_keys(doc_ids), string_keys(texts)), loaded,
+                         ctx.index.parts_after(manifest.run_id), wanted)
     added = Additions(new.select(["doc_id", "text_sha256", "consent", "license", "first_fetched_at"]), loaded)
     dead = np.union1d(np.array(manifest.dead, np.int64), removed)
     upd = incremental.update(ledger, state, manifest, added, rights_changed, lsh, ctx.options.max_bucket, dead)
@@ -456,7 +442,7 @@ def _run_incremental(ctx: _Context, manifest: Manifest) -> DedupSummary | None:
     _write_assignments(assignments, upd.assignments.to_batches())
     written = _commit(ledger, ctx.run, ctx.options, ctx.params, lsh, ctx.engine, assignments, upd.scope)
     summary = DedupSummary(
-        run_id=run_id, documents=n_docs, new_signatures=len(todo), reused_signatures=n_docs - len(todo),
+        run_id=run_id, documents=n_docs, new_signatures=hashed, reused_signatures=n_docs - hashed,
         rows_written=written, bands=lsh.bands, rows=lsh.rows, index_key=ctx.params.key(),
         input_fingerprint=_fingerprint(ctx, watermark), mode="incremental", **totals,
     )
@@ -486,25 +472,40 @@ def _extend_state(ctx: _Context, manifest: Manifest, upd: incremental.Update, lo
     return next_manifest
 
 
-def _sign(ledger: Ledger, index: SignatureIndex, engine: Engine, params: SignatureParams, run_id: str,
-          wanted: Wanted, progress: Callable[[int], None] | None,
-          into: tuple[PairIndex, LoadedSignatures] | None = None) -> None:
-    """Stage 2: signatures of the ``wanted`` documents' texts, stored as index parts (and put
-    ``into`` the run's loaded signatures at the rows of their pairs, when given)."""
-    tasks = plan_tasks(ledger.workspace, wanted)
+def _signatures(ctx: _Context, doc_ids: pa.Array | pa.ChunkedArray, pairs: PairIndex, loaded: LoadedSignatures,
+                parts: list[str], wanted: Callable[[np.ndarray], Wanted]) -> int:
+    """Stages 1-2 for these documents (``pairs``: their id and text keys, ``loaded``: where their
+    signatures go): the ones the index ``parts`` hold, then the rest hashed (``wanted(rows)``
+    names them) and put in as each batch arrives. Returns how many were hashed."""
+    if parts:
+        ctx.index.fill(pairs, loaded, parts)
+    todo = np.flatnonzero(~loaded.found)
+    if ctx.on_plan:
+        ctx.on_plan(len(todo))
+    if len(todo):
+        _sign(ctx, wanted(todo), pairs, loaded)
+    if not loaded.found.all():
+        lost = doc_ids[int(np.flatnonzero(~loaded.found)[0])].as_py()
+        raise RuntimeError(f"no signature for document {lost} after hashing; this is a bug")
+    return len(todo)
+
+
+def _sign(ctx: _Context, wanted: Wanted, pairs: PairIndex, loaded: LoadedSignatures) -> None:
+    """Stage 2: signatures of the ``wanted`` documents' texts, stored as index parts and put into
+    ``loaded`` at the rows of their ``pairs``."""
+    tasks = plan_tasks(ctx.ledger.workspace, wanted)
     del wanted
     written: list[dict] = []
     last = time.monotonic()
-    for number, batch in enumerate(engine.signatures(tasks, params)):
-        written.append(index.write(batch, run_id, number))
-        if into is not None:
-            fill_from_batch(batch, *into)
-        if progress:
-            progress(len(batch))
+    for number, batch in enumerate(ctx.engine.signatures(tasks, ctx.params)):
+        written.append(ctx.index.write(batch, ctx.run.run_id, number))
+        fill_from_batch(batch, pairs, loaded)
+        if ctx.progress:
+            ctx.progress(len(batch))
         if time.monotonic() - last >= REGISTER_EVERY_S:
-            index.register(written)
+            ctx.index.register(written)
             written, last = [], time.monotonic()
-    index.register(written)
+    ctx.index.register(written)
 
 
 def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignatureParams, lsh: LshParams,
