@@ -42,6 +42,7 @@ def utcnow():  # noqa: ANN201 (provenance.ids.utcnow's type)
 
 
 if TYPE_CHECKING:  # pyarrow and the records are imported by the write path only: readers start faster
+    import numpy as np
     import pyarrow as pa
 
     from provenance.records import ConsentSignal, Document, FetchRecord, LicenseFinding, MediaRef, Run
@@ -93,6 +94,9 @@ class LedgerOutdatedError(LedgerError):
 LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
                   "document_state_url": ("document_state", "url")}
 INDEX_BUILD_MEMORY = "1GiB"
+# Every column that names a document by its doc_id (LedgerWriter.mentioned_ids).
+_ID_COLUMNS = (("document_state", "doc_id"), ("fetch_log", "doc_id"), ("signal_log", "doc_id"),
+               ("license_log", "doc_id"), ("media_log", "page_doc_id"))
 # Columns that make up a document's state: a new observation is stored only when one changes.
 DOCUMENT_STATE_COLUMNS = (
     "url", "source_type", "title", "author", "published", "language", "n_chars", "text_sha256",
@@ -112,6 +116,8 @@ def _worst_consent() -> str:
 
 def with_vocabulary(batch: pa.Table) -> pa.Table:
     """License findings stamped with the license vocabulary that read them, where not already."""
+    import pyarrow as pa
+
     from provenance.licenses import vocabulary_version
 
     if "vocabulary" not in batch.column_names:
@@ -659,7 +665,7 @@ class LedgerWriter(LedgerView):
                 media=self.append_set(MEDIA, records_to_arrow(media, MEDIA_SCHEMA), run_id),
             )
 
-    def append_documents(self, batch: pa.Table, run_id: str) -> int:
+    def append_documents(self, batch: pa.Table, run_id: str, *, unseen: bool = False) -> int:
         """Append document observations (an Arrow table of DOCUMENT_SCHEMA's columns).
 
         An observation is stored only when the document is new or its state
@@ -668,6 +674,10 @@ class LedgerWriter(LedgerView):
         ``document_state`` (the one it replaces moves to ``document_past``), one older than the
         current one straight to ``document_past`` (migration 0012). Returns the number of
         observations stored.
+
+        ``unseen``: the caller knows that the ledger mentions no doc_id of the batch
+        (:meth:`mentioned_ids`), so every document is new and is stored without a join against
+        the current state (which reads the whole ``doc_id`` column).
         """
         from provenance.schemas import DOCUMENT_SCHEMA
 
@@ -691,7 +701,7 @@ class LedgerWriter(LedgerView):
                 seq = self.con.execute("SELECT nextval('document_seq')").fetchall()[0][0]
                 has_state = self.con.execute("SELECT EXISTS (SELECT 1 FROM document_state)").fetchall()[0][0]
                 revoked = self._revoked_expr("b")
-                if not has_state:  # nothing stored yet: every row is new and current
+                if unseen or not has_state:  # nothing of the batch stored yet: every row is new and current
                     return _exec(self.con, f"""
                         INSERT INTO document_state (seq, {columns}, run_id, is_canonical, cluster_consent,
                                                     revoked_direct, revoked)
@@ -893,8 +903,15 @@ class LedgerWriter(LedgerView):
         finally:
             _exec(self.con, "DROP TABLE IF EXISTS _touched_clusters")
 
-    def append_set(self, spec: SetTable, batch: pa.Table, run_id: str) -> int:
-        """Append rows of a set log (FETCHES, SIGNALS, LICENSES, MEDIA); returns how many were new."""
+    def append_set(self, spec: SetTable, batch: pa.Table, run_id: str, *, unseen: bool = False) -> int:
+        """Append rows of a set log (FETCHES, SIGNALS, LICENSES, MEDIA); returns how many were new.
+
+        ``unseen``: the caller knows that the ledger mentions none of the batch's doc_ids
+        (:meth:`mentioned_ids`), so a row with a doc_id cannot be stored yet (``doc_id`` is part
+        of the row's key) and is appended without looking for it in the whole log; rows without
+        a doc_id are looked for as always."""
+        if unseen and "doc_id" not in spec.key:
+            raise ValueError(f"{spec.table}: rows are not keyed by doc_id, so they cannot be known unseen")
         if batch.num_rows == 0:
             return 0
         if spec.table == "license_log":
@@ -909,20 +926,32 @@ class LedgerWriter(LedgerView):
             names.append("domain")
             extra_cols.remove("domain")
         extra_sql = [spec.extra[c] for c in extra_cols]
-        self.con.register("_set_batch", batch)
-        try:
-            target = ", ".join(names + extra_cols + ["run_id", "row_key"])
-            select = ", ".join([f"b.{c}" for c in names] + extra_sql + ["?", "b.row_key"])
-            return _exec(self.con, f"""
-                INSERT INTO {spec.table} ({target})
-                SELECT {select} FROM (
-                    SELECT *, {_key_expr(spec.key)} AS row_key FROM _set_batch
-                    QUALIFY row_number() OVER (PARTITION BY row_key) = 1
-                ) b
-                WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.row_key = b.row_key)
-            """, [run_id])
-        finally:
-            _unregister(self.con, "_set_batch")
+        target = ", ".join(names + extra_cols + ["run_id", "row_key"])
+        select = ", ".join([f"b.{c}" for c in names] + extra_sql + ["?", "b.row_key"])
+        parts = [(batch, True)]
+        if unseen:  # rows with a doc_id need no look-up; the others (if any) are looked up
+            import pyarrow.compute as pc
+
+            has_id = pc.is_valid(batch.column("doc_id"))
+            parts = [(batch.filter(has_id), False), (batch.filter(pc.invert(has_id)), True)]
+        added = 0
+        for rows, look_up in parts:
+            if rows.num_rows == 0:
+                continue
+            self.con.register("_set_batch", rows)
+            try:
+                where = f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE t.row_key = b.row_key)" if look_up else ""
+                added += _exec(self.con, f"""
+                    INSERT INTO {spec.table} ({target})
+                    SELECT {select} FROM (
+                        SELECT *, {_key_expr(spec.key)} AS row_key FROM _set_batch
+                        QUALIFY row_number() OVER (PARTITION BY row_key) = 1
+                    ) b
+                    {where}
+                """, [run_id])
+            finally:
+                _unregister(self.con, "_set_batch")
+        return added
 
     def append_rows(self, table: str, batch: pa.Table) -> int:
         """Append an Arrow table to a stage-owned log table (columns matched by name)."""
@@ -1020,6 +1049,31 @@ class LedgerWriter(LedgerView):
     def count_state(self) -> int:
         """How many documents the ledger holds."""
         return int(self._count("document_state"))
+
+    def mentioned_ids(self) -> np.ndarray:
+        """The 64-bit keys (:meth:`id_keys`) of every doc_id the ledger mentions: its documents'
+        and those of the fetches, signals, license findings and media rows (a row can name a
+        document that was never stored). One scan of those columns; unique, unsorted."""
+        union = " UNION ".join(f"SELECT hash({column}) AS k FROM {table} WHERE {column} IS NOT NULL"
+                               for table, column in _ID_COLUMNS)
+        return self.con.sql(f"SELECT k FROM ({union})").fetchnumpy()["k"]
+
+    def id_keys(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The 64-bit keys of doc_ids (DuckDB's ``hash``, as :meth:`mentioned_ids`; NULLs left out)."""
+        import pyarrow as pa
+
+        self.con.register("_ids", pa.table({"v": values}))
+        try:
+            return self.con.sql("SELECT hash(v) AS k FROM _ids WHERE v IS NOT NULL").fetchnumpy()["k"]
+        finally:
+            _unregister(self.con, "_ids")
+
+    def write_marks(self) -> tuple[int, ...]:
+        """Row counts of the tables :meth:`mentioned_ids` reads. They are append-only (a
+        document's state row is replaced, never removed), so while these counts stand still no
+        writer added a doc_id to them: a cheap test that the keys read before are still all."""
+        counts = ", ".join(f"(SELECT count(*) FROM {table})" for table, _ in _ID_COLUMNS)
+        return tuple(self.con.execute(f"SELECT {counts}").fetchall()[0])
 
     def ensure_lookup_indexes(self, names: Sequence[str] = tuple(LOOKUP_INDEXES)) -> list[str]:
         """Create those of the LOOKUP_INDEXES ``names`` that are missing; returns their names.

@@ -1,0 +1,46 @@
+"""A growing set of 64-bit keys, held as sorted numpy parts: 8 bytes a key, not a Python object.
+
+A long commit phase keeps in it the hashes of every document id the ledger mentions, so that a
+batch of documents none of which the ledger knows can be stored without joining it against the
+whole ledger (see :mod:`provenance.staging`). A hash says "maybe known" for a key it holds (two ids
+can share a hash) and "not known" exactly: only the second answer is acted on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_KEY = np.uint64
+
+
+class KeySet:
+    """Sorted, de-duplicated parts; a new part is merged with the last ones while they are no larger
+    (a binary counter), so adding n keys in batches costs O(n log n) and a lookup O(log^2 n)."""
+
+    def __init__(self, keys: np.ndarray | None = None):
+        self._parts: list[np.ndarray] = []
+        if keys is not None:
+            self.add(keys)
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def add(self, keys: np.ndarray) -> None:
+        part = np.unique(np.asarray(keys, dtype=_KEY))
+        if not len(part):
+            return
+        while self._parts and len(self._parts[-1]) <= len(part):
+            part = np.union1d(self._parts.pop(), part)
+        self._parts.append(part)
+
+    def contains_any(self, keys: np.ndarray) -> bool:
+        """Whether any of ``keys`` is in the set."""
+        keys = np.asarray(keys, dtype=_KEY)
+        if not len(keys):
+            return False
+        for part in self._parts:
+            at = np.searchsorted(part, keys)
+            at[at == len(part)] = 0  # past the end: compare with the first key (not equal, or found)
+            if (part[at] == keys).any():
+                return True
+        return False
