@@ -14,8 +14,10 @@ _KEY = np.uint64
 
 
 class KeySet:
-    """Sorted, de-duplicated parts; a new part is merged with the last ones while they are no larger
-    (a binary counter), so adding n keys in batches costs O(n log n) and a lookup O(log^2 n)."""
+    """Sorted parts; a new part is merged with the last ones while they are no larger (a binary
+    counter), so adding n keys in batches costs O(n log n) and a lookup O(log^2 n). A merge is
+    one stable sort of two sorted runs, which numpy's timsort does in linear time; a key added
+    twice is held twice (membership does not mind)."""
 
     def __init__(self, keys: np.ndarray | None = None):
         self._parts: list[np.ndarray] = []
@@ -23,19 +25,20 @@ class KeySet:
             self.add(keys)
 
     def __len__(self) -> int:
+        """Keys held, each time it was added."""
         return sum(len(p) for p in self._parts)
 
     def add(self, keys: np.ndarray) -> None:
-        part = np.unique(np.asarray(keys, dtype=_KEY))
+        part = np.sort(np.asarray(keys, dtype=_KEY))
         if not len(part):
             return
         while self._parts and len(self._parts[-1]) <= len(part):
-            part = np.union1d(self._parts.pop(), part)
+            part = np.sort(np.concatenate([self._parts.pop(), part]), kind="stable")
         self._parts.append(part)
 
     def contains_any(self, keys: np.ndarray) -> bool:
         """Whether any of ``keys`` is in the set."""
-        keys = np.asarray(keys, dtype=_KEY)
+        keys = np.sort(np.asarray(keys, dtype=_KEY))  # sorted probes walk each part in order
         if not len(keys):
             return False
         for part in self._parts:

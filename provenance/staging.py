@@ -241,8 +241,8 @@ class Stager:
         rows = {kind: merged(kind) for kind in ("fetches", "signals", "licenses", "media")}
         # None of the group's doc_ids is in the ledger: no text of theirs is stored, no document
         # or evidence row of theirs can be found, so nothing is looked up in the whole ledger.
-        mentioned = [*staged_docs, *rows.values()]
-        unseen = known is not None and known.none_of(writer, mentioned)
+        ids = known.ids(writer, [*staged_docs, *rows.values()]) if known is not None else np.empty(0, np.uint64)
+        unseen = known is not None and not known.keys.contains_any(ids)
         with writer.transaction():
             docs_parts = []
             for staged, docs in zip(group, staged_docs, strict=True):
@@ -265,7 +265,7 @@ class Stager:
             for shard in shards:
                 shard.publish()  # right before the commit that registers it
         if known is not None:
-            known.add(writer, mentioned)
+            known.keys.add(ids)
         return result
 
     def _place(self, writer: LedgerWriter, docs: pa.Table, staged: _Staged,
@@ -330,18 +330,12 @@ class _Known:
         return cls(KeySet(writer.mentioned_ids()), marks)
 
     @staticmethod
-    def _ids(writer: LedgerWriter, tables: Sequence[pa.Table | None]) -> np.ndarray:
-        keys = [writer.id_keys(t.column("doc_id")) for t in tables if t is not None and "doc_id" in t.column_names]
-        media = [t for t in tables if t is not None and "page_doc_id" in t.column_names]
-        keys += [writer.id_keys(t.column("page_doc_id")) for t in media]
+    def ids(writer: LedgerWriter, tables: Sequence[pa.Table | None]) -> np.ndarray:
+        """The keys of the doc_ids ``tables`` name (a document's, a row's, a media row's page)."""
+        columns = [t.column(name) for t in tables if t is not None
+                   for name in ("doc_id", "page_doc_id") if name in t.column_names]
+        keys = [writer.id_keys(c) for c in columns]
         return np.concatenate(keys) if keys else np.empty(0, np.uint64)
-
-    def none_of(self, writer: LedgerWriter, tables: Sequence[pa.Table | None]) -> bool:
-        """Whether the ledger mentions none of the doc_ids of ``tables``."""
-        return not self.keys.contains_any(self._ids(writer, tables))
-
-    def add(self, writer: LedgerWriter, tables: Sequence[pa.Table | None]) -> None:
-        self.keys.add(self._ids(writer, tables))
 
 
 def _without(shard: WrittenShard, stored: pa.Table) -> WrittenShard | None:
