@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from provenance.keyset import KeySet
-from provenance.ledger import LOOKUP_INDEXES, Ledger, LedgerWriter, WriteResult, with_vocabulary
+from provenance.ledger import COMMIT_MEMORY, LOOKUP_INDEXES, Ledger, LedgerWriter, WriteResult, with_vocabulary
 from provenance.schemas import (DOCUMENT_SCHEMA, FETCH_SCHEMA, FETCHES, LICENSE_SCHEMA, LICENSES, MEDIA, MEDIA_SCHEMA,
                                 SIGNAL_SCHEMA, SIGNALS, records_to_arrow)
 from provenance.records import ConsentSignal, FetchRecord, MediaRef
@@ -39,10 +39,6 @@ COMMIT_ROWS = 122_880
 # a bulk load: it drops the lookup indexes first and builds them once at its end, instead of having
 # every commit's checkpoint rewrite them whole (DuckDB does), which costs more with every commit.
 BULK_MIN_DOCUMENTS = 4 * COMMIT_ROWS
-# DuckDB's memory in a commit: its buffer pool would otherwise keep every block of the ledger that
-# the commit's joins read; past this it evicts them (they are on disk). A 10M import peaked at
-# 2.1 GB without it, 1.6 GB with it (DuckDB's 1 GiB and the staging's Python side).
-COMMIT_MEMORY = "1GiB"
 # A commit phase of at least this many commits reads the keys of every doc_id the ledger mentions
 # once, then stores each commit none of whose doc_ids the ledger knows without joining it against
 # the whole ledger (the current state, the evidence logs): those joins read columns of every table
