@@ -176,7 +176,9 @@ class Stager:
 
         A bulk load (``bulk_min_documents``, BULK_MIN_DOCUMENTS) drops the lookup indexes in its
         first transaction and builds them at its end, one short write each; if it fails before,
-        the next process to write builds them.
+        the next process to write builds them. A phase of ``known_min_commits`` commits or more
+        (KNOWN_MIN_COMMITS) keeps the keys of the doc_ids the ledger mentions and stores a commit
+        of documents it does not know without looking them up in the whole ledger.
         """
         totals, bulk = self._commit_all(progress)
         if bulk:
