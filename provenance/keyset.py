@@ -33,7 +33,8 @@ class KeySet:
         if not len(part):
             return
         while self._parts and len(self._parts[-1]) <= len(part):
-            part = np.sort(np.concatenate([self._parts.pop(), part]), kind="stable")
+            part = np.concatenate([self._parts.pop(), part])
+            part.sort(kind="stable")  # in place: a merge holds its two parts and their sum, no more
         self._parts.append(part)
 
     def contains_any(self, keys: np.ndarray) -> bool:

@@ -94,6 +94,11 @@ class LedgerOutdatedError(LedgerError):
 LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
                   "document_state_url": ("document_state", "url")}
 INDEX_BUILD_MEMORY = "1GiB"
+# ...or more: DuckDB builds an ART index in memory (its documentation: "ART indexes must currently
+# be able to fit in memory during index creation"); the two lookup indexes take about 62 bytes a
+# document each on disk, and a build of 100M documents' under 1 GiB failed (measured), so a build
+# may use this much per document.
+INDEX_BUILD_BYTES_PER_ROW = 128
 # DuckDB's memory in a long stage's commit: its buffer pool would otherwise keep every block of the
 # ledger that the commit's joins read; past this it evicts them (they are on disk) and its joins
 # spill. A 10M import peaked at 2.1 GB without it, 1.6 GB with it (DuckDB's 1 GiB and the staging's
@@ -424,6 +429,12 @@ def _limit_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
         raise ValueError(f"a memory limit such as '1GiB', not {limit!r}")
     _exec(con, f"SET memory_limit = '{limit}'")
+
+
+def _mib(limit: str) -> int:
+    """MiB of a DuckDB memory limit written as ``<n>GiB`` or ``<n>MiB``."""
+    number, unit = re.fullmatch(r"(\d+)(GiB|MiB)", limit).groups()  # type: ignore[union-attr]
+    return int(number) << (10 if unit == "GiB" else 0)
 
 
 def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -884,11 +895,11 @@ class LedgerWriter(LedgerView):
         written to disk as it is filled. The same rows as the UPDATE and the refresh of the
         touched clusters that follows it (``tests/test_ledger_state.py``); the lookup indexes
         that were there are built again; all in the caller's transaction, under
-        INDEX_BUILD_MEMORY."""
+        COMMIT_MEMORY (the index builds under their own)."""
         previous = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
         present = [name for (name,) in self.con.execute(
             "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'document_state'").fetchall()]
-        self.limit_memory(INDEX_BUILD_MEMORY)
+        self.limit_memory(COMMIT_MEMORY)
         _exec(self.con, "DROP TABLE IF EXISTS _cluster_next")
         # every document's cluster after the fold; the touched clusters' consent and revocation
         _exec(self.con, f"""
@@ -1152,13 +1163,15 @@ class LedgerWriter(LedgerView):
     def ensure_lookup_indexes(self, names: Sequence[str] = tuple(LOOKUP_INDEXES)) -> list[str]:
         """Create those of the LOOKUP_INDEXES ``names`` that are missing; returns their names.
 
-        DuckDB's indexes live in its buffer pool, so the build runs under INDEX_BUILD_MEMORY and
-        spills past it instead of growing with the ledger (2.8 GB at 10M documents without)."""
+        DuckDB's indexes live in its buffer pool, so the build runs under INDEX_BUILD_MEMORY (2.8 GB
+        at 10M documents without), or INDEX_BUILD_BYTES_PER_ROW a document when that is more: a
+        build must fit in memory."""
         present = {name for (name,) in self.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
         missing = [name for name in names if name not in present]
         if not missing:
             return []
-        self.limit_memory(INDEX_BUILD_MEMORY)
+        mib = max(_mib(INDEX_BUILD_MEMORY), self.count_state() * INDEX_BUILD_BYTES_PER_ROW >> 20)
+        self.limit_memory(f"{mib}MiB")
         try:
             for name in missing:
                 table, column = LOOKUP_INDEXES[name]

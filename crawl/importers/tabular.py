@@ -592,8 +592,10 @@ class _DuplicateFound(Exception):
 def _check_unique(keys: list[np.ndarray]) -> None:
     """Raise _DuplicateFound when two staged documents share a doc_id hash (a hash collision only
     costs the second, exact pass). Checked once the file is staged: 8 bytes a document, where a
-    set of the ids held ~60."""
-    ordered = np.sort(np.concatenate(keys))
+    set of the ids held ~60; ``keys`` is emptied."""
+    ordered = np.concatenate(keys)
+    keys.clear()  # the parts go as soon as they are joined: 8 bytes a document, held once
+    ordered.sort()
     if (ordered[1:] == ordered[:-1]).any():
         raise _DuplicateFound()
 
@@ -683,7 +685,7 @@ def _stage(ledger: Ledger, run_id: str, path: Path, batches: Iterator[Columns], 
             if progress:
                 progress(n_input)
         if winners is None and keys:
-            _check_unique(keys)
+            _check_unique(keys)  # empties ``keys``: nothing of them is held through the commits
         totals = stager.commit()
     stats.documents_new = totals.documents_new
     stats.unchanged = totals.documents - totals.documents_new
