@@ -58,7 +58,7 @@ from dedup.state import (STATE_DIR, DedupState, Manifest, SignatureFile, sig_nam
                          write_nodes)
 from provenance import licenses
 from provenance.ids import utcnow
-from provenance.ledger import COMMIT_MEMORY, Ledger
+from provenance.ledger import Ledger
 from provenance.records import Run
 from provenance.stage import open_run
 
@@ -514,11 +514,10 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
     file of ``dedup.clusters.ASSIGNMENT_SCHEMA``, compared with the current clusters of the
     ``scope`` documents, or of every document) and its parameters. Returns the rows written."""
     written = 0
-    # DuckDB's memory is capped: a fold of many cluster rows writes document_state anew rather
-    # than updating it (an update is held in memory: the 2.6M cluster rows of a first dedup of
-    # 10M documents failed under 1 GiB and took about 3.3 GB), see LedgerWriter._rewrite_clusters
+    # no DuckDB memory limit here: folding the rows into document_state updates them, and DuckDB
+    # keeps an update's changes in memory until the commit (measured: the 2.6M cluster rows of a
+    # first dedup of 10M documents failed under 1 GiB and took about 2.4 GB)
     with ledger.writer() as writer, writer.transaction():
-        writer.limit_memory(COMMIT_MEMORY)
         if assignments is not None:
             where = "" if scope is None else "WHERE doc_id IN (SELECT unnest($scope))"
             values: dict = {"wanted": str(assignments), "no_longer": NO_LONGER, "run_id": run.run_id,

@@ -104,9 +104,6 @@ INDEX_BUILD_BYTES_PER_ROW = 128
 # spill. A 10M import peaked at 2.1 GB without it, 1.6 GB with it (DuckDB's 1 GiB and the staging's
 # Python side).
 COMMIT_MEMORY = "1GiB"
-# A fold of at least this many cluster rows writes document_state anew instead of updating it
-# (LedgerWriter._rewrite_clusters): DuckDB holds an update in memory, about 1.3 KB a row.
-REWRITE_MIN_ROWS = 100_000
 # Every column that names a document by its doc_id (LedgerWriter.mentioned_ids).
 _ID_COLUMNS = (("document_state", "doc_id"), ("fetch_log", "doc_id"), ("signal_log", "doc_id"),
                ("license_log", "doc_id"), ("media_log", "page_doc_id"))
@@ -612,7 +609,6 @@ class LedgerWriter(LedgerView):
     def __init__(self, con: duckdb.DuckDBPyConnection, workspace: Workspace):
         super().__init__(con, workspace)
         self._in_transaction = False
-        self.rewrite_min_rows = REWRITE_MIN_ROWS
 
     # --- transactions -----------------------------------------------------------------------
 
@@ -869,9 +865,6 @@ class LedgerWriter(LedgerView):
                OR (n.assigned_at = s.cluster_assigned_at AND n.seq > s.cluster_seq)
         """, [mark])
         try:
-            if self.con.execute("SELECT count(*) FROM _cluster_news").fetchall()[0][0] >= self.rewrite_min_rows:
-                self._rewrite_clusters()
-                return
             _exec(self.con, """
                 UPDATE document_state s SET
                     cluster_seq = n.seq, cluster_assigned_at = n.assigned_at, cluster_run_id = n.run_id,
@@ -887,68 +880,6 @@ class LedgerWriter(LedgerView):
             """)
         finally:
             _exec(self.con, "DROP TABLE IF EXISTS _cluster_news")
-
-    def _rewrite_clusters(self) -> None:
-        """Fold ``_cluster_news`` by writing document_state anew, for a fold too large to UPDATE:
-        DuckDB keeps an update's changes in memory until the commit (about 1.3 KB a row, so 3.3 GB
-        for the 2.6M cluster rows of a first dedup of 10M documents), while a new table is
-        written to disk as it is filled. The same rows as the UPDATE and the refresh of the
-        touched clusters that follows it (``tests/test_ledger_state.py``); the lookup indexes
-        that were there are built again; all in the caller's transaction, under
-        COMMIT_MEMORY (the index builds under their own)."""
-        previous = self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        present = [name for (name,) in self.con.execute(
-            "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'document_state'").fetchall()]
-        self.limit_memory(COMMIT_MEMORY)
-        _exec(self.con, "DROP TABLE IF EXISTS _cluster_next")
-        # every document's cluster after the fold; the touched clusters' consent and revocation
-        _exec(self.con, f"""
-            CREATE TEMP TABLE _cluster_next AS
-            WITH next AS (
-                SELECT s.consent, s.revoked_direct,
-                       CASE WHEN n.doc_id IS NULL THEN s.dup_cluster ELSE n.dup_cluster END AS dup_cluster
-                FROM document_state s LEFT JOIN _cluster_news n ON n.doc_id = s.doc_id
-            ), touched AS (
-                SELECT dup_cluster FROM _cluster_news WHERE dup_cluster IS NOT NULL
-                UNION SELECT old_cluster FROM _cluster_news WHERE old_cluster IS NOT NULL
-            )
-            SELECT dup_cluster, {_worst_consent()} AS cluster_consent, bool_or(revoked_direct) AS any_revoked
-            FROM next SEMI JOIN touched USING (dup_cluster)
-            GROUP BY dup_cluster
-        """)
-        try:
-            ddl = self.con.execute(
-                "SELECT sql FROM duckdb_tables() WHERE table_name = 'document_state' AND schema_name = 'main'"
-            ).fetchall()[0][0]
-            _exec(self.con, "DROP TABLE IF EXISTS document_state_next")
-            _exec(self.con, re.sub(r"^CREATE TABLE document_state\b", "CREATE TABLE document_state_next", ddl))
-            moved = "n.doc_id IS NOT NULL"
-            left = f"({moved} AND n.dup_cluster IS NULL)"  # left its cluster: its own consent again
-            _exec(self.con, f"""
-                INSERT INTO document_state_next
-                SELECT s.* REPLACE (
-                    CASE WHEN {moved} THEN n.seq ELSE s.cluster_seq END AS cluster_seq,
-                    CASE WHEN {moved} THEN n.assigned_at ELSE s.cluster_assigned_at END AS cluster_assigned_at,
-                    CASE WHEN {moved} THEN n.run_id ELSE s.cluster_run_id END AS cluster_run_id,
-                    CASE WHEN {moved} THEN n.dup_cluster ELSE s.dup_cluster END AS dup_cluster,
-                    CASE WHEN {moved} THEN coalesce(n.is_canonical, TRUE) ELSE s.is_canonical END AS is_canonical,
-                    CASE WHEN {moved} THEN n.similarity ELSE s.dup_similarity END AS dup_similarity,
-                    CASE WHEN {moved} THEN n.reason ELSE s.dup_reason END AS dup_reason,
-                    CASE WHEN a.dup_cluster IS NOT NULL THEN a.cluster_consent
-                         WHEN {left} THEN s.consent ELSE s.cluster_consent END AS cluster_consent,
-                    CASE WHEN a.dup_cluster IS NOT NULL THEN s.revoked_direct OR a.any_revoked
-                         WHEN {left} THEN s.revoked_direct ELSE s.revoked END AS revoked)
-                FROM document_state s
-                LEFT JOIN _cluster_news n ON n.doc_id = s.doc_id
-                LEFT JOIN _cluster_next a
-                       ON a.dup_cluster = CASE WHEN {moved} THEN n.dup_cluster ELSE s.dup_cluster END
-            """)
-            _exec(self.con, "DROP TABLE document_state")
-            _exec(self.con, "ALTER TABLE document_state_next RENAME TO document_state")
-            self.ensure_lookup_indexes(present)
-        finally:
-            _exec(self.con, "DROP TABLE IF EXISTS _cluster_next")
-            _exec(self.con, f"SET memory_limit = '{previous}'")
 
     def _fold_revocations(self, mark: int) -> None:
         """A revocation only ever adds: the documents it reaches, and their clusters, are revoked."""

@@ -25,20 +25,14 @@ def current_equals_history(ledger: Ledger) -> list[dict]:
     return current
 
 
-def add_clusters(ledger: Ledger, rows: list[tuple[str, str | None, bool]], when: datetime,
-                 rewrite_min_rows: int | None = None) -> None:
-    """Cluster rows, folded into the state at the write's end (rewritten whole from
-    ``rewrite_min_rows`` rows on, else LedgerWriter's default)."""
+def add_clusters(ledger: Ledger, rows: list[tuple[str, str | None, bool]], when: datetime) -> None:
     with ledger.writer() as w:
-        if rewrite_min_rows is not None:
-            w.rewrite_min_rows = rewrite_min_rows
         for doc_id, cluster, canonical in rows:
             w.execute("INSERT INTO cluster_log VALUES (nextval('cluster_seq'), ?, ?, ?, 0.9, 'test', ?, 'r')",
                       [doc_id, cluster, canonical, when])
 
 
-@pytest.mark.parametrize("rewrite_min_rows", [None, 1], ids=["update", "rewrite"])
-def test_state_follows_history_through_clusters_revocations_and_old_observations(workspace, rewrite_min_rows):
+def test_state_follows_history_through_clusters_revocations_and_old_observations(workspace):
     ledger = Ledger(workspace)
     a = pending("https://news.example/a", "story", consent="granted", license="CC-BY-4.0")
     b = pending("https://mirror.example/a", "story copy", consent="granted")
@@ -46,8 +40,7 @@ def test_state_follows_history_through_clusters_revocations_and_old_observations
     store(ledger, [a, b, c])
     current_equals_history(ledger)
 
-    add_clusters(ledger, [(a.doc.doc_id, "k1", True), (b.doc.doc_id, "k1", False)], T0 + timedelta(hours=1),
-                 rewrite_min_rows)
+    add_clusters(ledger, [(a.doc.doc_id, "k1", True), (b.doc.doc_id, "k1", False)], T0 + timedelta(hours=1))
     rows = {r["url"]: r for r in current_equals_history(ledger)}
     assert rows[b.doc.url]["cluster_consent"] == "granted"
 
@@ -70,7 +63,7 @@ def test_state_follows_history_through_clusters_revocations_and_old_observations
     assert rows[a.doc.url]["revoked"] and rows[b.doc.url]["revoked"] and rows[c.doc.url]["revoked"]
 
     # b leaves the cluster: it is no longer revoked through it, and its consent is its own again
-    add_clusters(ledger, [(b.doc.doc_id, None, True)], T0 + timedelta(days=3), rewrite_min_rows)
+    add_clusters(ledger, [(b.doc.doc_id, None, True)], T0 + timedelta(days=3))
     rows = {r["url"]: r for r in current_equals_history(ledger)}
     assert rows[b.doc.url]["revoked"] is False and rows[b.doc.url]["cluster_consent"] == "granted"
     assert ledger.query("SELECT count(*) AS n FROM clusters WHERE dup_cluster IS NULL").to_pylist() == [{"n": 1}]
@@ -216,44 +209,3 @@ def test_each_observation_is_stored_once(workspace):
     assert ledger.query("SELECT text_sha256 FROM documents WHERE url = ?", [a.doc.url]).to_pylist() == [
         {"text_sha256": pending(a.doc.url, "one v2").doc.text_sha256}]
     current_equals_history(ledger)
-
-
-def _state_rows(ledger: Ledger) -> list[tuple]:
-    with ledger.reader() as con:
-        # every column but the ones that name the run (its id and its shard's name differ per ledger)
-        return con.execute("SELECT * EXCLUDE (run_id, shard) FROM document_state ORDER BY doc_id").fetchall()
-
-
-def test_a_fold_too_large_to_update_writes_the_same_state_anew(tmp_path):
-    """Two ledgers given the same facts; one folds cluster rows by UPDATE, the other by writing
-    document_state anew (LedgerWriter._rewrite_clusters): every column of every row the same,
-    the lookup indexes there again, history and as-of untouched."""
-    states, indexes = {}, {}
-    for mode, threshold in (("update", 10**9), ("rewrite", 1)):
-        ws = tmp_path / mode
-        ledger = Ledger(ws)
-        docs = [pending(f"https://d{i % 4}.example/{i}", f"text {i}",
-                        consent=("granted", "unspecified", "opted_out")[i % 3]) for i in range(40)]
-        store(ledger, docs)
-        with ledger.writer() as w:
-            w.execute("INSERT INTO revocation_log VALUES ('r1', 'domain', 'd3.example', 'asked', NULL, ?, 'r')",
-                      [T0 + timedelta(hours=1)])
-        ids = [d.doc.doc_id for d in docs]
-        # clusters of 4 (k0..k9), the first member canonical
-        add_clusters(ledger, [(d, f"k{i // 4}", i % 4 == 0) for i, d in enumerate(ids)], T0 + timedelta(hours=2),
-                     threshold)
-        # then: members 0-9 leave, 10-19 move to k0, one cluster untouched (36-39), a new one
-        add_clusters(ledger, [*((d, None, True) for d in ids[:10]), *((d, "k0", i == 10) for i, d in
-                                                                     enumerate(ids[10:20], 10))],
-                     T0 + timedelta(hours=3), threshold)
-        store(ledger, [pending("https://d1.example/1", "text 1 again", when=T0 + timedelta(days=1), consent="opted_out")])
-        current_equals_history(ledger)
-        states[mode] = _state_rows(ledger)
-        with ledger.reader() as con:
-            indexes[mode] = sorted(con.execute(
-                "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'document_state'").fetchall())
-    assert states["rewrite"] == states["update"]
-    assert indexes["rewrite"] == indexes["update"] == [("document_state_doc_id",), ("document_state_url",)]
-    by_url = {r[2]: r for r in states["rewrite"]}
-    assert len(by_url) == 40
-
