@@ -93,11 +93,12 @@ class LedgerOutdatedError(LedgerError):
 # re-creates any that a killed bulk load left missing.
 LOOKUP_INDEXES = {"document_state_doc_id": ("document_state", "doc_id"),
                   "document_state_url": ("document_state", "url")}
-INDEX_BUILD_MEMORY = "1GiB"
+# DuckDB's memory while it builds a lookup index (MiB)...
+INDEX_BUILD_MIB = 1024
 # ...or more: DuckDB builds an ART index in memory (its documentation: "ART indexes must currently
 # be able to fit in memory during index creation"); the two lookup indexes take about 62 bytes a
-# document each on disk, and a build of 100M documents' under 1 GiB failed (measured), so a build
-# may use this much per document.
+# document each on disk, and a 100M import failed out of memory under 1 GiB after its commits
+# (most likely in this build), so a build may use this much per document.
 INDEX_BUILD_BYTES_PER_ROW = 128
 # DuckDB's memory in a long stage's commit: its buffer pool would otherwise keep every block of the
 # ledger that the commit's joins read; past this it evicts them (they are on disk) and its joins
@@ -426,12 +427,6 @@ def _limit_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
         raise ValueError(f"a memory limit such as '1GiB', not {limit!r}")
     _exec(con, f"SET memory_limit = '{limit}'")
-
-
-def _mib(limit: str) -> int:
-    """MiB of a DuckDB memory limit written as ``<n>GiB`` or ``<n>MiB``."""
-    number, unit = re.fullmatch(r"(\d+)(GiB|MiB)", limit).groups()  # type: ignore[union-attr]
-    return int(number) << (10 if unit == "GiB" else 0)
 
 
 def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -1094,14 +1089,14 @@ class LedgerWriter(LedgerView):
     def ensure_lookup_indexes(self, names: Sequence[str] = tuple(LOOKUP_INDEXES)) -> list[str]:
         """Create those of the LOOKUP_INDEXES ``names`` that are missing; returns their names.
 
-        DuckDB's indexes live in its buffer pool, so the build runs under INDEX_BUILD_MEMORY (2.8 GB
+        DuckDB's indexes live in its buffer pool, so the build runs under INDEX_BUILD_MIB (2.8 GB
         at 10M documents without), or INDEX_BUILD_BYTES_PER_ROW a document when that is more: a
         build must fit in memory."""
         present = {name for (name,) in self.con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
         missing = [name for name in names if name not in present]
         if not missing:
             return []
-        mib = max(_mib(INDEX_BUILD_MEMORY), self.count_state() * INDEX_BUILD_BYTES_PER_ROW >> 20)
+        mib = max(INDEX_BUILD_MIB, self.count_state() * INDEX_BUILD_BYTES_PER_ROW >> 20)
         self.limit_memory(f"{mib}MiB")
         try:
             for name in missing:
