@@ -19,7 +19,20 @@ import pyarrow.compute as pc
 
 from provenance.ids import DOC_ID_HEX, SIMPLE_URL as _SIMPLE_URL, canonical_url, domain_of
 
-_PARTS = f"regexp_extract(u, '{_SIMPLE_URL.replace(chr(39), chr(39) * 2)}', "
+# Rows per Arrow batch handed to DuckDB: it scans a registered table one batch per thread, so a
+# batch of 100,000 values hashed on one core and 16,384-row batches on both (sha256 of 200,000
+# texts: 0.18 s against 0.09 s, the same values in the same order).
+SCAN_BATCH_ROWS = 16_384
+# SIMPLE_URL's five groups (the third is the port with its colon); the scheme's group is never
+# empty in a match
+_GROUPS = f"regexp_extract(u, '{_SIMPLE_URL.replace(chr(39), chr(39) * 2)}', ['scheme', 'host', 'colon_port', 'port', 'rest'])"
+
+
+def _batched(columns: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
+    """A table of ``columns`` in batches of SCAN_BATCH_ROWS rows, so DuckDB scans it on every thread
+    (its results keep the rows' order: insertion order is preserved)."""
+    table = pa.table(columns)
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
 
 
 class Hasher:
@@ -27,6 +40,7 @@ class Hasher:
 
     def __init__(self) -> None:
         self.con = duckdb.connect()
+        self.con.execute("SET preserve_insertion_order = true")  # results row for row (_batched)
 
     def close(self) -> None:
         self.con.close()
@@ -40,7 +54,7 @@ class Hasher:
     def _over(self, values: pa.Array | pa.ChunkedArray, expr: str, params: dict | None = None) -> pa.Table:
         """``SELECT expr AS h`` over the values as column ``v`` (materialised before they are
         unregistered)."""
-        self.con.register("_t", pa.table({"v": values}))
+        self.con.register("_t", _batched({"v": values}))
         try:
             return self.con.sql(f"SELECT {expr} AS h FROM _t", params=params).to_arrow_table()
         finally:
@@ -57,14 +71,13 @@ class Hasher:
 
     def canonical_urls(self, urls: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
         """``canonical_url`` and ``domain_of`` of every (stripped, non-NULL) URL."""
-        self.con.register("_u", pa.table({"u": urls}))
+        self.con.register("_u", _batched({"u": urls}))
         try:
             table = self.con.sql(f"""
-                WITH p AS (
-                    SELECT u, regexp_matches(u, $re) AND strpos(u, '/.') = 0 AS simple,  -- dot segments: canonical_url
-                           lower({_PARTS}1)) AS scheme, lower({_PARTS}2)) AS host,
-                           {_PARTS}4) AS port, {_PARTS}5) AS rest
-                    FROM _u
+                WITH p AS (  -- the pattern's groups in one match; no match: every group ''
+                    SELECT u, g.scheme <> '' AND strpos(u, '/.') = 0 AS simple,  -- dot segments: canonical_url
+                           lower(g.scheme) AS scheme, lower(g.host) AS host, g.port AS port, g.rest AS rest
+                    FROM (SELECT u, {_GROUPS} AS g FROM _u)
                 )
                 SELECT CASE WHEN simple AND (port = '' OR TRY_CAST(port AS INTEGER) <= 65535) THEN
                            scheme || '://' || host ||
@@ -77,7 +90,7 @@ class Hasher:
                        END AS domain
                 FROM (SELECT * REPLACE (CASE WHEN strpos(rest, '?') = length(rest) THEN rest[:-2] ELSE rest END
                                         AS rest) FROM p)
-            """, params={"re": _SIMPLE_URL}).to_arrow_table()
+            """).to_arrow_table()
         finally:
             self.con.unregister("_u")
         canonical, domain = table.column("canonical").combine_chunks(), table.column("domain").combine_chunks()

@@ -14,7 +14,9 @@ re-run stores the rest (every write is idempotent).
 from __future__ import annotations
 
 import shutil
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,20 +32,24 @@ from provenance.records import ConsentSignal, FetchRecord, MediaRef
 from provenance.store import Batch, PendingDocument, UniqueRows
 from provenance.shards import SHARD_SCHEMA, WrittenShard, write_shard_table
 
-# Documents per write transaction, at most: one DuckDB row group (122,880 rows). A commit's cost is
-# mostly fixed (the checkpoint that follows it rewrites the last row group and the indexes), so at
-# 1M documents a group of ~100,000 held the lock no longer than one of 50,000 (5.6 s vs 5.4 s at
-# most, loaded machine) while the import took 50 s instead of 75 s.
-COMMIT_ROWS = 122_880
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group
+# Documents per write transaction, at most: three row groups. DuckDB compresses the rows of an
+# insert of a row group or more as it inserts them, one row group per thread, and what is left at
+# the commit's checkpoint: so a commit of one row group ran on one core (about 0.85 s each), and
+# one of three uses both. A 3M import took 48 s instead of 66 s (each commit holding the lock
+# about 2.7 s instead of 1.3 s; two row groups: 53 s, four: 50 s with 3.7-4.1 s commits).
+COMMIT_ROWS = 3 * ROW_GROUP_ROWS
 # A commit phase of at least this many documents, and at least a quarter of those already stored, is
 # a bulk load: it drops the lookup indexes first and builds them once at its end, instead of having
 # every commit's checkpoint rewrite them whole (DuckDB does), which costs more with every commit.
-BULK_MIN_DOCUMENTS = 4 * COMMIT_ROWS
+BULK_MIN_DOCUMENTS = 4 * ROW_GROUP_ROWS
 # A commit phase of at least this many commits reads the keys of every doc_id the ledger mentions
 # once, then stores each commit none of whose doc_ids the ledger knows without joining it against
 # the whole ledger (the current state, the evidence logs): those joins read columns of every table
 # at every commit, which grows with the ledger (0.65 s a commit at 10M documents, measured).
 KNOWN_MIN_COMMITS = 3
+# Batches whose files may be in writing at once (each held in memory until written).
+MAX_WRITING = 2
 _KINDS = {"documents": DOCUMENT_SCHEMA, "fetches": FETCH_SCHEMA, "signals": SIGNAL_SCHEMA,
           "licenses": LICENSE_SCHEMA, "media": MEDIA_SCHEMA}
 
@@ -82,6 +88,8 @@ class Stager:
         if part is not None:
             self.dir = self.dir / part
         self._staged: list[_Staged] = []
+        self._writing: deque[Future[_Staged]] = deque()  # batches whose files are being written, in order
+        self._writer: ThreadPoolExecutor | None = None
         self._shard_index = 0
 
     def __enter__(self) -> Stager:
@@ -95,26 +103,64 @@ class Stager:
             licenses: pa.Table | None = None, media: pa.Table | None = None,
             extra: list[UniqueRows] | None = None) -> None:
         """Stage one batch: ``documents`` (DOCUMENT_SCHEMA's columns; ``shard`` is filled in at
-        commit) with ``texts`` aligned to its rows, and the other rows of the batch."""
+        commit) with ``texts`` aligned to its rows, and the other rows of the batch.
+
+        Rows that do not fit their schema raise here. The batch's files are then written by a
+        thread of their own while the caller prepares the next batch (Arrow and Parquet release
+        the GIL); an error in writing them comes out of a later ``add``, or out of ``commit``."""
+        if documents.num_rows and (texts is None or len(texts) != documents.num_rows):
+            raise ValueError("stage documents with their texts, one text per document row")
         self.dir.mkdir(parents=True, exist_ok=True)
-        shard = None
+        number = len(self._staged) + len(self._writing)
+        texts_table = None
         if documents.num_rows:
-            shard = self._write_texts(documents, texts)
-        number = len(self._staged)
-        path = self.dir / f"{number:06d}.arrow"
-        tables = {"documents": documents, "fetches": fetches, "signals": signals, "licenses": licenses,
-                  "media": media}
+            texts_table = (self._shard_index, pa.table({
+                "doc_id": documents.column("doc_id"), "url": documents.column("url"), "text": texts,
+                "title": documents.column("title"), "source_type": documents.column("source_type"),
+                "text_sha256": documents.column("text_sha256"),
+            }, schema=SHARD_SCHEMA))
+            self._shard_index += 1
+        given = {"documents": documents, "fetches": fetches, "signals": signals, "licenses": licenses,
+                 "media": media}
+        tables = {}
         for kind, schema in _KINDS.items():  # one Arrow IPC file per kind (documents always)
-            table = tables[kind]
+            table = given[kind]
             if kind != "documents" and (table is None or table.num_rows == 0):
                 continue
+            assert table is not None
             if kind == "licenses":
                 table = with_vocabulary(table)
-            table = table.select(schema.names).cast(schema)
-            with pa.OSFile(str(self._path(path, kind)), "wb") as sink:
-                with pa.ipc.new_file(sink, schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
-                    w.write_table(table)
-        self._staged.append(_Staged(number, path, shard, documents.num_rows, list(extra or ())))
+            tables[kind] = table.select(schema.names).cast(schema)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-writer")
+        self._writing.append(self._writer.submit(self._write, number, tables, texts_table, list(extra or ())))
+        while len(self._writing) > MAX_WRITING:
+            self._staged.append(self._writing.popleft().result())
+
+    def _write(self, number: int, tables: dict[str, pa.Table], texts: tuple[int, pa.Table] | None,
+               extra: list[UniqueRows]) -> _Staged:
+        """One staged batch's files: its texts' shard and one Arrow IPC file per kind of rows."""
+        shard = self._write_texts(*texts) if texts is not None else None
+        path = self.dir / f"{number:06d}.arrow"
+        try:
+            for kind, table in tables.items():
+                with pa.OSFile(str(self._path(path, kind)), "wb") as sink:
+                    with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+                        w.write_table(table)
+        except BaseException:
+            if shard is not None:
+                shard.discard()
+            raise
+        return _Staged(number, path, shard, tables["documents"].num_rows, extra)
+
+    def _written(self) -> list[_Staged]:
+        """Every staged batch, once its files are written (a failed write raises here)."""
+        while self._writing:
+            self._staged.append(self._writing.popleft().result())
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+        return self._staged
 
     def add_pending(self, batch: Sequence[PendingDocument], *, fetches: Sequence[FetchRecord] = (),
                     signals: Sequence[ConsentSignal] = (), media: Sequence[MediaRef] = (),
@@ -138,14 +184,7 @@ class Stager:
             extra=batch.unique,
         )
 
-    def _write_texts(self, documents: pa.Table, texts: pa.Array | pa.ChunkedArray | None) -> WrittenShard:
-        if texts is None or len(texts) != documents.num_rows:
-            raise ValueError("stage documents with their texts, one text per document row")
-        table = pa.table({
-            "doc_id": documents.column("doc_id"), "url": documents.column("url"), "text": texts,
-            "title": documents.column("title"), "source_type": documents.column("source_type"),
-            "text_sha256": documents.column("text_sha256"),
-        }, schema=SHARD_SCHEMA)
+    def _write_texts(self, shard_index: int, table: pa.Table) -> WrittenShard:
         # each (doc_id, text) once in the shard
         key = pc.binary_join_element_wise(table.column("doc_id"), table.column("text_sha256"), "\x1f")
         first = pc.equal(pc.index_in(key, pc.unique(key)), pa.array(range(table.num_rows)))
@@ -153,9 +192,7 @@ class Stager:
             unique = pc.unique(key)
             positions = pc.index_in(unique, key)
             table = table.take(positions)
-        shard = write_shard_table(self.ledger.workspace, self.source_type, self.run_id, self._shard_index, table)
-        self._shard_index += 1
-        return shard
+        return write_shard_table(self.ledger.workspace, self.source_type, self.run_id, shard_index, table)
 
     @staticmethod
     def _path(path: Path, kind: str) -> Path:
@@ -169,7 +206,7 @@ class Stager:
             return pa.ipc.open_file(source).read_all()
 
     def __len__(self) -> int:
-        return len(self._staged)
+        return len(self._staged) + len(self._writing)
 
     def commit(self, progress: Callable[[int], None] | None = None) -> StageTotals:
         """Store every staged batch: up to ``commit_rows`` documents per short write transaction.
@@ -189,7 +226,7 @@ class Stager:
 
     def _commit_all(self, progress: Callable[[int], None] | None) -> tuple[StageTotals, bool]:
         """The commits; returns their totals and whether they were a bulk load (indexes dropped)."""
-        staged_documents = sum(s.n_documents for s in self._staged)
+        staged_documents = sum(s.n_documents for s in self._written())
         groups = self._groups()
         totals = StageTotals()
         bulk = False
@@ -289,6 +326,13 @@ class Stager:
 
     def discard(self) -> None:
         """Remove what was staged and not committed (unpublished shards included)."""
+        while self._writing:  # let every write end; a failed one has removed its own shard
+            done = self._writing.popleft()
+            if done.exception() is None:
+                self._staged.append(done.result())
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
         for staged in self._staged:
             if staged.shard is not None:
                 staged.shard.discard()

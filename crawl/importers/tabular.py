@@ -205,6 +205,9 @@ _CONSENT_ALIASES = {
 # Python's own whitespace (str.strip / str.isspace), for Arrow's trim to strip exactly the same.
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# A text of WHITESPACE only (or empty): the anchored match stops at its first other character,
+# where trimming copied every text
+_BLANK = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]*$"
 CONSENT_CHOICES = "opted_out, granted, unspecified"
 
 
@@ -245,6 +248,11 @@ class Converted:
     bad: list[tuple[str, str]]  # (where, reason) of rows that cannot be read, in file order
 
 
+def _same(value: object, type_: pa.DataType, n: int) -> pa.Array:
+    """``value`` ``n`` times (without a Python list of n items)."""
+    return pa.repeat(pa.scalar(value, type_), n)
+
+
 def _null_strings(n: int) -> pa.Array:
     return pa.nulls(n, pa.string())
 
@@ -258,7 +266,7 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
     distinct value); unreadable rows come back in ``bad`` with their reason."""
     n = batch.n
     text = batch.text
-    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim(text, WHITESPACE)), 0), False)
+    blank = pc.fill_null(pc.match_substring_regex(text, _BLANK), False)
     text_reason = pc.coalesce(
         batch.text_reason,
         pc.if_else(pc.is_null(text), pa.scalar(f"no value in the text column {cols.text!r}"),
@@ -298,7 +306,7 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
         for pos, value in zip(positions.to_pylist(), by_text):
             ids[pos] = value
         doc_id = pa.array(ids, pa.string())
-    observed = pa.array([imported_at] * m, TS) if batch.fetched_at is None else pc.fill_null(
+    observed = _same(imported_at, TS, m) if batch.fetched_at is None else pc.fill_null(
         pc.cast(good(batch.fetched_at), TS), pa.scalar(imported_at, TS))
 
     # license and consent: decided once per distinct (license, consent) the file holds
@@ -328,9 +336,9 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
     title = good(batch.title)
     title = pc.utf8_slice_codeunits(title, 0, 1000)
     documents = pa.table({
-        "doc_id": doc_id, "url": url, "domain": domain, "source_type": pa.array(["import"] * m, pa.string()),
+        "doc_id": doc_id, "url": url, "domain": domain, "source_type": _same("import", pa.string(), m),
         "fetched_at": observed, "text_sha256": hasher.sha256_hex(text),
-        "n_chars": pc.cast(pc.utf8_length(text), pa.int64()), "shard": pa.array([""] * m, pa.string()),
+        "n_chars": pc.cast(pc.utf8_length(text), pa.int64()), "shard": _same("", pa.string(), m),
         "license": license_id, "license_evidence": license_evidence, "consent": consent,
         "consent_evidence": consent_evidence, "title": title, "author": _null_strings(m),
         "published": _null_strings(m), "language": good(batch.language), "parent_doc_id": _null_strings(m),
@@ -342,7 +350,7 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
     with_consent = rows.filter(pc.is_valid(raw_consent))
     signal_rows = pa.table({
         "url": with_consent.column("url"), "domain": with_consent.column("domain"),
-        "signal": pa.array(["import_column"] * with_consent.num_rows, pa.string()),
+        "signal": _same("import_column", pa.string(), with_consent.num_rows),
         "value": with_consent.column("consent_value"),
         "evidence": pc.binary_join_element_wise(pa.scalar(f"{cols.consent}="), with_consent.column("raw_consent"), ""),
         "observed_at": with_consent.column("observed_at"), "agent": _null_strings(with_consent.num_rows),
@@ -351,13 +359,13 @@ def convert(batch: Columns, cols: ColumnMap, source_name: str, imported_at: date
     with_license = rows.filter(pc.is_valid(raw_license))
     license_rows = pa.table({
         "url": with_license.column("url"),
-        "source": pa.array(["import_column"] * with_license.num_rows, pa.string()),
+        "source": _same("import_column", pa.string(), with_license.num_rows),
         "raw_value": pc.utf8_slice_codeunits(with_license.column("raw_license"), 0, 2000),
         "license": with_license.column("normalized"), "observed_at": with_license.column("observed_at"),
-        "doc_id": with_license.column("doc_id"), "in_body": pa.array([False] * with_license.num_rows, pa.bool_()),
+        "doc_id": with_license.column("doc_id"), "in_body": _same(False, pa.bool_(), with_license.num_rows),
         # an import's license column speaks of the document's own content
-        "scope": pa.array(["content"] * with_license.num_rows, pa.string()),
-        "vocabulary": pa.array([licenses.vocabulary_version()] * with_license.num_rows, pa.string()),
+        "scope": _same("content", pa.string(), with_license.num_rows),
+        "vocabulary": _same(licenses.vocabulary_version(), pa.string(), with_license.num_rows),
     })
     return Converted(documents, text, signal_rows, license_rows, bad)
 
@@ -621,8 +629,8 @@ def _fetch_rows(urls: list[str], outcome: str, reasons: list[str], fetched_at: d
                 doc_ids: list[str | None] | None = None) -> pa.Table:
     n = len(urls)
     table = pa.table({
-        "url": pa.array(urls, pa.string()), "outcome": pa.array([outcome] * n, pa.string()),
-        "fetched_at": pa.array([fetched_at] * n, TS), "reason": pa.array(reasons, pa.string()),
+        "url": pa.array(urls, pa.string()), "outcome": _same(outcome, pa.string(), n),
+        "fetched_at": _same(fetched_at, TS, n), "reason": pa.array(reasons, pa.string()),
         "doc_id": pa.array(doc_ids if doc_ids is not None else [None] * n, pa.string()),
     })
     for name in ("status", "content_type", "n_bytes"):
