@@ -940,7 +940,9 @@ class LedgerWriter(LedgerView):
         target = ", ".join(names + extra_cols + ["run_id", "row_key"])
         select = ", ".join([f"b.{c}" for c in names] + extra_sql + ["?", "b.row_key"])
         parts = [(batch, True)]
-        if unseen:  # rows with a doc_id need no look-up; the others (if any) are looked up
+        if unseen and batch.column("doc_id").null_count == 0:  # no row needs a look-up
+            parts = [(batch, False)]
+        elif unseen:  # rows with a doc_id need no look-up; the others are looked up
             import pyarrow.compute as pc
 
             has_id = pc.is_valid(batch.column("doc_id"))
@@ -958,6 +960,7 @@ class LedgerWriter(LedgerView):
                         SELECT DISTINCT ON (row_key) * FROM (SELECT *, {_key_expr(spec.key)} AS row_key FROM _set_batch)
                     ) b
                     {where}
+                    ORDER BY b.row_key  -- one ordered stream: whole row groups, not a part-filled one per thread
                 """, [run_id])
             finally:
                 _unregister(self.con, "_set_batch")

@@ -144,16 +144,44 @@ def test_unknown_format_and_missing_file(cli, workspace, tmp_path):
     assert result.code == 1 and "does not exist" in result.err
 
 
-@pytest.mark.parametrize("n", [45_000])
-def test_large_import_streams_in_batches(cli, workspace, tmp_path, n):
+def test_large_import_streams_in_batches(cli, workspace, tmp_path):
+    from provenance.staging import ROW_GROUP_ROWS
+
+    n = ROW_GROUP_ROWS + 5_000
     path = tmp_path / "big.jsonl"
     with open(path, "w") as fh:
         for i in range(n):
-            fh.write(json.dumps({"url": f"https://big.example/{i}", "text": f"document {i} " * 5}) + "\n")
+            fh.write(json.dumps({"url": f"https://big.example/{i}", "text": f"document {i}"}) + "\n")
     assert cli("-w", str(workspace.root), "import", str(path)).code == 0
     assert count_docs(cli, workspace) == n
-    # batches of 20,000 rows: three shards
-    assert len(list((workspace.shards_dir / "import").glob("*.parquet"))) == 3
+    # staged a row group of documents at a time: two shards
+    assert len(list((workspace.shards_dir / "import").glob("*.parquet"))) == 2
+
+
+def _columns(first: int, n: int, *, with_title: bool, text: str = "t"):
+    from crawl.importers.tabular import Columns
+
+    return Columns(n=n, where=pa.array([f"f:{i}" for i in range(first, first + n)]),
+                   text=pa.array([f"{text}{i}" for i in range(first, first + n)]), text_reason=pa.nulls(n, pa.string()),
+                   title=pa.array([f"title {i}" for i in range(first, first + n)]) if with_title else None)
+
+
+def test_input_batches_are_regrouped_by_rows_and_by_text_bytes():
+    from crawl.importers.tabular import _regrouped
+
+    parts = [_columns(0, 7, with_title=True), _columns(7, 5, with_title=False), _columns(12, 9, with_title=True)]
+    out = list(_regrouped(iter(parts), 10, 1 << 20))
+    assert [b.n for b in out] == [10, 10, 1]
+    assert sum((b.where.to_pylist() for b in out), []) == [f"f:{i}" for i in range(21)]
+    assert sum((b.text.to_pylist() for b in out), []) == [f"t{i}" for i in range(21)]
+    # a column some input batches lack is NULL in their rows
+    titles = sum((b.title.to_pylist() for b in out), [])
+    assert titles == [f"title {i}" for i in range(7)] + [None] * 5 + [f"title {i}" for i in range(12, 21)]
+    # long texts: a batch ends once its texts reach the bound, whatever its rows
+    long = [_columns(i * 3, 3, with_title=False, text="x" * 100) for i in range(4)]
+    out = list(_regrouped(iter(long), 10, 600))
+    assert [b.n for b in out] == [6, 6]
+    assert sum((b.where.to_pylist() for b in out), []) == [f"f:{i}" for i in range(12)]
 
 
 def test_parquet_with_the_wrong_schema_is_refused_and_nothing_stored_is_lost(cli, workspace, tmp_path):
