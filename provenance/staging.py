@@ -36,8 +36,8 @@ ROW_GROUP_ROWS = 122_880  # DuckDB's row group
 # Documents per write transaction, at most: three row groups. DuckDB compresses the rows of an
 # insert of a row group or more as it inserts them, one row group per thread, and what is left at
 # the commit's checkpoint: so a commit of one row group ran on one core (about 0.85 s each), and
-# one of three uses both. A 3M import took 48 s instead of 66 s (each commit holding the lock
-# about 2.7 s instead of 1.3 s; two row groups: 53 s, four: 50 s with 3.7-4.1 s commits).
+# one of three uses both. A 3M import took 48 s instead of 66 s (two row groups: 53 s; four:
+# 50 s, with commits of 3.7-4.1 s); each commit now holds the lock about 2 s (measured at 3M).
 COMMIT_ROWS = 3 * ROW_GROUP_ROWS
 # A commit phase of at least this many documents, and at least a quarter of those already stored, is
 # a bulk load: it drops the lookup indexes first and builds them once at its end, instead of having
