@@ -78,3 +78,17 @@ def test_text_and_key_ids_and_text_hash():
         assert h.doc_ids_for_texts(pa.array(texts)).to_pylist() == [doc_id_for_text(t) for t in texts]
         assert h.doc_ids_for_keys("f.parquet", pa.array(texts)).to_pylist() == [doc_id_for_key("f.parquet", t) for t in texts]
         assert h.sha256_hex(pa.array(texts)).to_pylist() == [text_sha256(t) for t in texts]
+
+
+def test_values_over_many_scan_batches_keep_their_rows():
+    """Arrays longer than one scan batch are hashed on every thread and come back row for row."""
+    from provenance.columnar import SCAN_BATCH_ROWS
+
+    n = 3 * SCAN_BATCH_ROWS + 123
+    urls = [f"https://h{i % 97}.example/p/{i}" if i % 11 else f"https://h{i}.example/a/../{i}" for i in range(n)]
+    texts = [f"text {i}" for i in range(n)]
+    with Hasher() as h:
+        doc_ids, domains = h.doc_ids_for_urls(pa.array(urls))
+        assert doc_ids.to_pylist() == [doc_id_for_url(u) for u in urls]
+        assert domains.to_pylist() == [domain_of(u) for u in urls]
+        assert h.sha256_hex(pa.chunked_array([texts[:1000], texts[1000:]])).to_pylist() == [text_sha256(t) for t in texts]
