@@ -62,13 +62,60 @@ def _parser():
 
 @cache
 def _extractor_options():
-    """trafilatura's options for every page, as ``bare_extraction(with_metadata=True,
-    date_extraction_params=DATE_PARAMS)`` builds them (reading its config costs more than a
-    page's metadata): built once per process, copied per page with the page's URL."""
+    """trafilatura's options for every page, as ``bare_extraction(date_extraction_params=DATE_PARAMS)``
+    builds them (reading its config costs more than a page's metadata): built once per process,
+    copied per page with the page's URL. The metadata a document keeps comes from
+    :func:`page_metadata`."""
     from trafilatura.settings import Extractor
 
-    return Extractor(output_format="python", comments=True, tables=True, with_metadata=True,
+    return Extractor(output_format="python", comments=True, tables=True, with_metadata=False,
                      date_params=DATE_PARAMS)
+
+
+# What trafilatura's JSON-LD reader may raise on odd data (trafilatura catches any exception
+# there: "bugs in json_metadata.py"); the page's JSON-LD then gives nothing, as it does there.
+# RecursionError: JSON nested deeper than Python's stack (tests/test_crawl_hostile.py).
+_JSON_LD_ERRORS = (AttributeError, IndexError, KeyError, OverflowError, RecursionError, TypeError, ValueError)
+
+
+def page_metadata(root, url: str | None) -> tuple[str | None, str | None, str | None]:
+    """(title, author, date) of a page exactly as ``trafilatura.metadata.extract_metadata`` finds
+    them: its steps for these three, in its order, on the same tree. Its other fields (site
+    name, categories, tags, license, image, description), which a document does not keep, are not
+    computed: they were a quarter of its time."""
+    from htmldate import find_date
+    from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title, extract_url
+
+    meta = examine_meta(root)
+    if meta.author and " " not in meta.author:
+        meta.author = None
+    try:
+        meta = extract_meta_json(root, meta)
+    except _JSON_LD_ERRORS:
+        pass  # as trafilatura does (it logs a warning): the meta tags' values stand
+    if not meta.title:
+        meta.title = extract_title(root)
+    if not meta.author:
+        meta.author = extract_author(root)
+    if not meta.url:
+        meta.url = extract_url(root, url)
+    date = find_date(root, extensive_search=DATE_PARAMS["extensive_search"],  # all of DATE_PARAMS, and the URL
+                     original_date=DATE_PARAMS["original_date"], url=meta.url)
+    return _trimmed(meta.title), _trimmed(meta.author), _trimmed(date)
+
+
+def _trimmed(value: object) -> str | None:
+    """``Document.clean_and_trim`` on one value: at most 10,000 characters, entities unescaped,
+    spaces and control characters cleaned."""
+    from html import unescape
+
+    from trafilatura.utils import line_processing
+
+    if not isinstance(value, str):
+        return None
+    if len(value) > 10000:
+        value = value[:9999] + "\u2026"
+    return line_processing(unescape(value))
 
 
 def _options_for(url: str):
@@ -157,9 +204,11 @@ def analyze(job: PageJob) -> PageAnalysis:
     page_title = _clean(title_el.text_content() if title_el is not None else None)
     language = _language(root, None)
 
-    doc = bare_extraction(root, options=_options_for(job.url))
+    doc = bare_extraction(root, options=_options_for(job.url))  # works on a copy: root stays whole
     assert not isinstance(doc, dict), "as_dict=False (the default) gives a Document or None"
     text = doc.text if doc is not None else None
+    # trafilatura found its metadata in the same tree, and none when it gave up on the page
+    title, author, date = page_metadata(root, job.url) if doc is not None else (None, None, None)
     if not text or not text.strip():
         if media:  # a media page with little prose: keep its visible text so the media has a page
             body = root.find("body")
@@ -171,10 +220,10 @@ def analyze(job: PageJob) -> PageAnalysis:
     return PageAnalysis(
         encoding=encoding,
         text=text,
-        title=_clean(doc.title if doc is not None else None) or page_title,
-        author=_clean(doc.author if doc is not None else None),
-        published=_clean(doc.date if doc is not None else None, 64),
-        language=language or _language(root, doc.language if doc is not None else None),
+        title=_clean(title) or page_title,
+        author=_clean(author),
+        published=_clean(date, 64),
+        language=language,
         licenses=found_licenses,
         metas=tuple(metas),
         media=media,
