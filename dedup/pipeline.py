@@ -516,7 +516,7 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
     written = 0
     # no DuckDB memory limit here: folding the rows into document_state updates them, and DuckDB
     # keeps an update's changes in memory until the commit (measured: the 2.6M cluster rows of a
-    # first dedup of 10M documents failed under 1 GiB and took about 2.4 GB)
+    # first dedup of 10M documents failed under 1 GiB and took about 3.3 GB of DuckDB's memory)
     with ledger.writer() as writer, writer.transaction():
         if assignments is not None:
             where = "" if scope is None else "WHERE doc_id IN (SELECT unnest($scope))"

@@ -111,7 +111,7 @@ class Stager:
         if documents.num_rows and (texts is None or len(texts) != documents.num_rows):
             raise ValueError("stage documents with their texts, one text per document row")
         self.dir.mkdir(parents=True, exist_ok=True)
-        number = len(self._staged) + len(self._writing)
+        number = len(self)
         texts_table = None
         if documents.num_rows:
             texts_table = (self._shard_index, pa.table({
@@ -157,10 +157,13 @@ class Stager:
         """Every staged batch, once its files are written (a failed write raises here)."""
         while self._writing:
             self._staged.append(self._writing.popleft().result())
+        self._stop_writer()
+        return self._staged
+
+    def _stop_writer(self) -> None:
         if self._writer is not None:
             self._writer.shutdown()
             self._writer = None
-        return self._staged
 
     def add_pending(self, batch: Sequence[PendingDocument], *, fetches: Sequence[FetchRecord] = (),
                     signals: Sequence[ConsentSignal] = (), media: Sequence[MediaRef] = (),
@@ -187,11 +190,9 @@ class Stager:
     def _write_texts(self, shard_index: int, table: pa.Table) -> WrittenShard:
         # each (doc_id, text) once in the shard
         key = pc.binary_join_element_wise(table.column("doc_id"), table.column("text_sha256"), "\x1f")
-        first = pc.equal(pc.index_in(key, pc.unique(key)), pa.array(range(table.num_rows)))
-        if not pc.all(first).as_py():
-            unique = pc.unique(key)
-            positions = pc.index_in(unique, key)
-            table = table.take(positions)
+        unique = pc.unique(key)
+        if len(unique) < table.num_rows:  # the first row of each key
+            table = table.take(pc.index_in(unique, key))
         return write_shard_table(self.ledger.workspace, self.source_type, self.run_id, shard_index, table)
 
     @staticmethod
@@ -330,9 +331,7 @@ class Stager:
             done = self._writing.popleft()
             if done.exception() is None:
                 self._staged.append(done.result())
-        if self._writer is not None:
-            self._writer.shutdown()
-            self._writer = None
+        self._stop_writer()
         for staged in self._staged:
             if staged.shard is not None:
                 staged.shard.discard()

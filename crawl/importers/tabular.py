@@ -685,8 +685,8 @@ _ARRAYS = [f.name for f in fields(Columns) if f.name != "n"]
 
 
 def _slice(batch: Columns, offset: int, length: int) -> Columns:
-    parts = {name: getattr(batch, name) for name in _ARRAYS}
-    return Columns(n=length, **{name: None if a is None else a.slice(offset, length) for name, a in parts.items()})
+    return Columns(n=length, **{name: None if (a := getattr(batch, name)) is None else a.slice(offset, length)
+                                for name in _ARRAYS})
 
 
 def _concat(parts: list[Columns]) -> Columns:
@@ -701,7 +701,7 @@ def _concat(parts: list[Columns]) -> Columns:
             joined[name] = None
             continue
         arrays = [pa.nulls(p.n, known.type) if v is None else v for p, v in zip(parts, values, strict=True)]
-        joined[name] = pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays])
+        joined[name] = pa.concat_arrays(arrays)
     return Columns(n=sum(p.n for p in parts), **joined)
 
 
