@@ -43,8 +43,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
-
 from crawl.decode import valid_text
 from provenance import licenses
 from provenance.records import LicenseDecision, LicenseFinding
@@ -110,9 +108,9 @@ _IMAGE_NEIGHBOUR_SIZE = 30  # elements: an image wrapper is small
 _BLOCK_TAGS = {"main", "article", "section", "header", "footer", "nav", "aside", "body"}
 _REGION_TAGS = {"figure", "figcaption", "picture", "video", "audio", "footer", "aside", "nav", "article",
                 "main", "header"}
-# The last text nodes of the page, as plain strings (no smart strings: they are many).
-_PAGE_END_TEXT = etree.XPath("(.//text()[not(parent::script or parent::style or parent::noscript"
-                             " or parent::template)])[position() > last() - 60]", smart_strings=False)
+# The end of the page is read from its last text nodes, leaving out these elements' texts.
+_PAGE_END_NODES = 60
+_HIDDEN_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
 _OPEN_FAMILIES = {"cc", "cc0", "pdm", "osi", "gfdl"}
 _NOTICE_ORDER = {"footer": 0, "sidebar": 1, "nav": 2}
 _MEDIA_TAGS = {"figure", "figcaption", "picture", "video", "audio"}
@@ -237,13 +235,18 @@ def _marks_region(marks: str) -> str | None:
 def _marks_words(marks: str) -> frozenset[str]:
     out: set[str] = set()
     for token in marks.split():
-        low = token.lower()
-        if _LAYOUT_TOKEN.search(low):
-            continue  # "has-sidebar", "article-with-rail", "content-sidebar-wrap": page layout
-        out.add(low)
-        out.add(low.replace("-", "").replace("_", ""))
-        out.update(w.lower() for w in _WORD_SPLIT.split(token) if w)
+        out.update(_token_words(token))
     return frozenset(out)
+
+
+@lru_cache(maxsize=16384)
+def _token_words(token: str) -> tuple[str, ...]:
+    """The words of one class or id token (cached apart from whole class strings, which differ
+    from site to site far more than their tokens do)."""
+    low = token.lower()
+    if _LAYOUT_TOKEN.search(low):
+        return ()  # "has-sidebar", "article-with-rail", "content-sidebar-wrap": page layout
+    return (low, low.replace("-", "").replace("_", ""), *(w.lower() for w in _WORD_SPLIT.split(token) if w))
 
 
 def _region_of(el) -> str | None:
@@ -644,17 +647,32 @@ def _block_reservation(el, memo: dict) -> LicenseHit | None:
 
 
 def _page_end(root) -> str:
-    """The last ``PAGE_END_CHARS`` characters of the visible text of the page."""
+    """The last ``PAGE_END_CHARS`` characters of the visible text of the page: its last text nodes
+    (at most ``_PAGE_END_NODES``, until twice that many characters), read from the end."""
     body = root.find("body")
-    nodes = _PAGE_END_TEXT(body if body is not None else root)
     parts: list[str] = []
-    size = 0
-    for text in reversed(nodes):
-        parts.append(text)
-        size += len(text)
-        if size >= PAGE_END_CHARS * 2:
-            break
+    _last_texts(body if body is not None else root, parts, [0])
     return " ".join(" ".join(reversed(parts)).split())[-PAGE_END_CHARS:]
+
+
+def _last_texts(el, parts: list[str], size: list[int]) -> bool:
+    """Append the text nodes inside ``el`` (its text, its descendants' texts and tails; not its own
+    tail) to ``parts`` from the last one back, leaving out the texts of scripts, styles, noscript
+    and template elements, until ``_PAGE_END_NODES`` nodes or ``2 * PAGE_END_CHARS`` characters:
+    then True. Only the end of the tree is visited, where a whole-page search read every node."""
+    hidden = el.tag in _HIDDEN_TEXT_TAGS
+    for child in reversed(el):
+        if child.tail and not hidden and _took(child.tail, parts, size):
+            return True
+        if isinstance(child.tag, str) and _last_texts(child, parts, size):
+            return True
+    return bool(el.text) and not hidden and _took(el.text, parts, size)
+
+
+def _took(text: str, parts: list[str], size: list[int]) -> bool:
+    parts.append(text)
+    size[0] += len(text)
+    return size[0] >= PAGE_END_CHARS * 2 or len(parts) >= _PAGE_END_NODES
 
 
 def _notice_text_hits(root, notices: list, linked: set) -> list[LicenseHit]:

@@ -91,7 +91,34 @@ def tables() -> CCTables:
 
 
 def _alternation(words: list[str] | dict[str, frozenset[str]]) -> re.Pattern[str]:
-    return re.compile("|".join(_phrase_regex(w) for w in sorted(words, key=len, reverse=True)))
+    """One pattern matching any of the phrases (:func:`_phrase_regex` each), the longest where
+    several match at one place: the same matches as ``"|".join`` of the phrases longest first,
+    written as a trie so that a failed position costs a few character tests, not one per phrase
+    (thousands of CC title phrases; each sentence of a notice is searched for them)."""
+    trie: dict = {}
+    for phrase in words:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[None] = "" if _NO_BOUNDARY.match(phrase[-1]) else r"(?!\w)"  # where a phrase ends: its tail
+    bounded = [c for c in trie if not _NO_BOUNDARY.match(c)]
+    parts = [r"(?<!\w)" + _trie_branches(trie, bounded)] if bounded else []
+    unbounded = [c for c in trie if _NO_BOUNDARY.match(c)]
+    if unbounded:
+        parts.append(_trie_branches(trie, unbounded))
+    return re.compile("|".join(parts))
+
+
+def _trie_branches(node: dict, chars: list[str] | None = None) -> str:
+    """The pattern of a trie node: each next character (a space: any run of whitespace) with what
+    follows it, then the tail of a phrase ending here. At most one branch can go on from a place
+    (the next characters differ, and no phrase holds whitespace but a plain space), and going on
+    comes before ending, so the first match found is the longest."""
+    branches = [(r"\s+" if c == " " else re.escape(c)) + _trie_branches(node[c])
+                for c in sorted(node if chars is None else chars, key=lambda c: (c is None, c or "")) if c is not None]
+    if chars is None and None in node:
+        branches.append(node[None])
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def exists(code: str, version: str | None, jurisdiction: str | None) -> bool:
