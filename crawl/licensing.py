@@ -165,8 +165,9 @@ _CC_UNSPECIFIED = re.compile(
 _CC_UNSPECIFIED_CONTEXT = re.compile(
     r"(?:licen[cs]|lizenz|unter|under|bajo|sous|sob|available|verf[uü]gbar|disponible)", re.I)
 _CC_PLURAL = re.compile(r"lizenzen|licen[cs]es|licencias|licen[cç]as|lizenzmodell", re.I)
-_LICENSE_HOST_HINT = re.compile(r"creativecommons|licensebuttons|opensource\.org|gnu\.org|spdx\.org|choosealicense"
-                                r"|apache\.org|unlicense|mozilla\.org|eclipse\.org", re.I)
+_LICENSE_HOST_WORDS = ("creativecommons", "licensebuttons", "opensource.org", "gnu.org", "spdx.org", "choosealicense",
+                       "apache.org", "unlicense", "mozilla.org", "eclipse.org")
+_LICENSE_HOST_HINT = re.compile("|".join(re.escape(w) for w in _LICENSE_HOST_WORDS), re.I)
 _RESERVATION_KEYS = ("reserv", "vorbehalten", "版权所有", "版權所有", "無断", "転載", "prohibid", "proibid",
                      "permission", "nachdruck", "不得", "riservati", "réservés", "reproduced")
 _RESERVATION_KEY = re.compile("|".join(re.escape(k) for k in _RESERVATION_KEYS), re.I)
@@ -358,6 +359,16 @@ def region(el, memo: dict) -> str:
 # --------------------------------------------------------------------------------------------------
 # Statements
 # --------------------------------------------------------------------------------------------------
+
+
+def _names_license_host(href: str) -> bool:
+    """Whether a link's target names a license host (a cheap test before resolving it): an ASCII
+    one by substrings of its lower case, the same answer as the case-insensitive pattern, which
+    reads the others (non-ASCII letters can fold to ASCII ones) at five times the cost."""
+    if href.isascii():
+        low = href.lower()
+        return any(word in low for word in _LICENSE_HOST_WORDS)
+    return _LICENSE_HOST_HINT.search(href) is not None
 
 
 def _rel_tokens(el) -> set[str]:
@@ -556,7 +567,7 @@ def find_licenses(root, base_url: str) -> list[LicenseHit]:
             href = (el.get("href") or "").strip()
             rel = "license" in _rel_tokens(el)
             # a license host must be named (a cheap test before urljoin) unless rel says license
-            url = urljoin(base_url, href) if href and (rel or _LICENSE_HOST_HINT.search(href)) else ""
+            url = urljoin(base_url, href) if href and (rel or _names_license_host(href)) else ""
             if rel or (url and _is_license_url(url)):
                 raw = url or _text_of(el, 500)
                 spdx = _normalize(raw)

@@ -64,6 +64,21 @@ def _absolute(base: str, ref: str | None) -> str | None:
     return url.split("#", 1)[0]
 
 
+def _may_name_media(ref: str) -> bool:
+    """False only for a link that cannot resolve to a media file's URL, told without resolving it
+    (most of a page's links): its own path ends in a segment without a media extension, and
+    resolving keeps that segment. A link without a path (``?page=2``, ``#top``) takes the page's
+    own, and a last segment ``.`` or ``..`` is resolved away: those are resolved."""
+    try:
+        path = urlsplit(ref.strip()).path
+    except ValueError:
+        return True  # _absolute says what becomes of it
+    last = path.rsplit("/", 1)[-1]
+    if not path or last in (".", ".."):
+        return True
+    return "." in last and last.rsplit(".", 1)[-1].lower() in MEDIA_EXTENSIONS
+
+
 def find_media(root, base_url: str) -> list[MediaHit]:
     """Media referenced by a parsed page (an lxml.html root)."""
     hits: dict[str, MediaHit] = {}
@@ -83,7 +98,8 @@ def find_media(root, base_url: str) -> list[MediaHit]:
                 continue  # <source> of <picture> is an image
             add(_absolute(base_url, el.get("src")), kind, el.get("type"))
         elif tag == "a":
-            url = _absolute(base_url, el.get("href"))
+            href = el.get("href")
+            url = _absolute(base_url, href) if href and _may_name_media(href) else None
             if url and is_media_url(url):
                 add(url, "link", el.get("type"))
         else:

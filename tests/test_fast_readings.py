@@ -1,10 +1,12 @@
-"""The fast forms of two page readings find exactly what their plain forms found.
+"""The fast forms of page readings find exactly what their plain forms found.
 
 * ``provenance.licenses.cc._alternation``: the CC title phrases (every language) as one trie
   pattern; it must match where, and as far as, the plain alternation of the phrases longest first
   matches (``finditer`` and ``match`` at any position).
 * ``crawl.licensing._page_end``: the end of the page text, read from the last nodes of the tree;
   it must give what the XPath over every text node gave.
+* ``crawl.licensing._names_license_host``: the same answer as the case-insensitive pattern.
+* ``crawl.media._may_name_media``: never False for a link that resolves to a media URL.
 
 The plain forms are written here as the oracles; the inputs are the package's own CC data and
 generated text and trees.
@@ -18,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
-from crawl.licensing import PAGE_END_CHARS, _page_end
+from crawl.licensing import _LICENSE_HOST_HINT, _LICENSE_HOST_WORDS, PAGE_END_CHARS, _names_license_host, _page_end
+from crawl.media import _absolute, _may_name_media, is_media_url
 from provenance.licenses import cc, fold
 
 
@@ -131,3 +134,37 @@ def test_the_page_end_is_the_last_text_nodes(body: str, many: int) -> None:
         assert _page_end(root) == _page_end_by_xpath(root)
         for el in root.iter("div", "footer", "p"):
             assert _page_end(el) == _page_end_by_xpath(el)
+
+
+# --- link pretests ------------------------------------------------------------------------------
+
+_HOSTISH = st.lists(st.one_of(st.sampled_from([*_LICENSE_HOST_WORDS, "CreativeCommons", "GNU.ORG", "ſpdx.org",
+                                               "\u212aey", "https://", "/", "."]),
+                              st.text(max_size=5)), max_size=6).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(href=_HOSTISH)
+def test_license_host_pretest_is_the_pattern(href: str) -> None:
+    assert _names_license_host(href) == (_LICENSE_HOST_HINT.search(href) is not None)
+
+
+_BASES = ["https://e.org/a/b.html", "https://e.org/a/clip.mp3", "http://e.org/", "https://e.org/x.mp4?y=1#z"]
+_REF_ATOMS = ["a", "b.mp3", ".", "..", "/", "?", "#", "x", "MP3", ".Mp4", "http:", "https:", "//", "h.org", ";p=1",
+              "\t", " ", "%2e", "mailto:", "[", ":", ".webm"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(base=st.sampled_from(_BASES), ref=st.lists(st.sampled_from(_REF_ATOMS), min_size=1, max_size=7).map("".join))
+def test_media_pretest_never_drops_a_media_link(base: str, ref: str) -> None:
+    url = _absolute(base, ref)
+    if url is not None and is_media_url(url):
+        assert _may_name_media(ref), (base, ref, url)
+
+
+def test_media_pretest_skips_ordinary_links() -> None:
+    assert not _may_name_media("/about/team.html")
+    assert not _may_name_media("https://e.org/p/")
+    assert _may_name_media("?page=2")  # the page's own path: resolved
+    assert not _may_name_media("/files/talk.MP3;jsessionid=1")  # its extension as is_media_url reads it
+    assert _may_name_media("/files/talk.mp3?dl=1")
