@@ -659,31 +659,28 @@ def _block_reservation(el, memo: dict) -> LicenseHit | None:
 
 def _page_end(root) -> str:
     """The last ``PAGE_END_CHARS`` characters of the visible text of the page: its last text nodes
-    (at most ``_PAGE_END_NODES``, until twice that many characters), read from the end."""
+    (at most ``_PAGE_END_NODES``, until twice that many characters), leaving out the texts of
+    scripts, styles, noscript and template elements. The tree is read from its end, only as far
+    as needed (the nodes a whole-page search would visit, last first)."""
     body = root.find("body")
+    stack: list = [body if body is not None else root]  # elements to open, or texts to take
     parts: list[str] = []
-    _last_texts(body if body is not None else root, parts, [0])
+    size = 0
+    while stack and size < PAGE_END_CHARS * 2 and len(parts) < _PAGE_END_NODES:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            size += len(item)
+            continue
+        shown = item.tag not in _HIDDEN_TEXT_TAGS
+        if item.text and shown:
+            stack.append(item.text)  # taken after everything inside the element
+        for child in item:  # the last child's tail, then the last child, come off the stack first
+            if isinstance(child.tag, str):
+                stack.append(child)
+            if child.tail and shown:
+                stack.append(child.tail)
     return " ".join(" ".join(reversed(parts)).split())[-PAGE_END_CHARS:]
-
-
-def _last_texts(el, parts: list[str], size: list[int]) -> bool:
-    """Append the text nodes inside ``el`` (its text, its descendants' texts and tails; not its own
-    tail) to ``parts`` from the last one back, leaving out the texts of scripts, styles, noscript
-    and template elements, until ``_PAGE_END_NODES`` nodes or ``2 * PAGE_END_CHARS`` characters:
-    then True. Only the end of the tree is visited, where a whole-page search read every node."""
-    hidden = el.tag in _HIDDEN_TEXT_TAGS
-    for child in reversed(el):
-        if child.tail and not hidden and _took(child.tail, parts, size):
-            return True
-        if isinstance(child.tag, str) and _last_texts(child, parts, size):
-            return True
-    return bool(el.text) and not hidden and _took(el.text, parts, size)
-
-
-def _took(text: str, parts: list[str], size: list[int]) -> bool:
-    parts.append(text)
-    size[0] += len(text)
-    return size[0] >= PAGE_END_CHARS * 2 or len(parts) >= _PAGE_END_NODES
 
 
 def _notice_text_hits(root, notices: list, linked: set) -> list[LicenseHit]:

@@ -168,3 +168,20 @@ def test_media_pretest_skips_ordinary_links() -> None:
     assert _may_name_media("?page=2")  # the page's own path: resolved
     assert not _may_name_media("/files/talk.MP3;jsessionid=1")  # its extension as is_media_url reads it
     assert _may_name_media("/files/talk.mp3?dl=1")
+
+
+def test_phrases_with_other_whitespace_match_as_the_plain_alternation() -> None:
+    # a tab is a character of its own in a phrase, where a space stands for any run of whitespace:
+    # "a\tb" and "a b-c" both go on from "a" on a tab, and the plain alternation takes the longer
+    words = ["a\tb", "a b-c", "by", "by\tsa", "by sa", "nc\u00a0nd", "nc"]
+    for text in ["a\tb-c", "a b-c", "a\tb", "by\tsa", "by  sa", "nc\u00a0nd nc", "by\tsax by"]:
+        _same_matches(words, text)
+
+
+def test_the_page_end_of_a_tree_deeper_than_python_recursion() -> None:
+    root = html.Element("html")
+    node = etree.SubElement(root, "body")
+    for _ in range(5000):  # built by hand (a parser stops at 256 levels), text only at the bottom
+        node = etree.SubElement(node, "div")
+    node.text = "the deepest words"
+    assert _page_end(root) == _page_end_by_xpath(root) == "the deepest words"

@@ -95,6 +95,9 @@ def _alternation(words: list[str] | dict[str, frozenset[str]]) -> re.Pattern[str
     several match at one place: the same matches as ``"|".join`` of the phrases longest first,
     written as a trie so that a failed position costs a few character tests, not one per phrase
     (thousands of CC title phrases; each sentence of a notice is searched for them)."""
+    if any(char.isspace() and char != " " for phrase in words for char in phrase):
+        # a phrase's tab or no-break space would be a branch beside the one for any run of whitespace
+        return re.compile("|".join(_phrase_regex(w) for w in sorted(words, key=len, reverse=True)))
     trie: dict = {}
     for phrase in words:
         node = trie
@@ -112,10 +115,10 @@ def _alternation(words: list[str] | dict[str, frozenset[str]]) -> re.Pattern[str
 def _trie_branches(node: dict, chars: list[str] | None = None) -> str:
     """The pattern of a trie node: each next character (a space: any run of whitespace) with what
     follows it, then the tail of a phrase ending here. At most one branch can go on from a place
-    (the next characters differ, and no phrase holds whitespace but a plain space), and going on
+    (the next characters differ, and the phrases hold no whitespace but plain spaces), and going on
     comes before ending, so the first match found is the longest."""
     branches = [(r"\s+" if c == " " else re.escape(c)) + _trie_branches(node[c])
-                for c in sorted(node if chars is None else chars, key=lambda c: (c is None, c or "")) if c is not None]
+                for c in sorted(k for k in (node if chars is None else chars) if k is not None)]
     if chars is None and None in node:
         branches.append(node[None])
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
