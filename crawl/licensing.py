@@ -212,42 +212,48 @@ class LicenseHit:
 @lru_cache(maxsize=8192)
 def _marks_region(marks: str) -> str | None:
     """The region that class and id words name (cached: pages repeat their class names)."""
-    words = _marks_words(marks)
-    if not words:
-        return None
-    if words & _MEDIA_WORDS:
+    flags = 0
+    for token in marks.split():
+        flags |= _token_flags(token)
+    if flags & _MEDIA:
         return "media"
-    if words & _SUBJECT_WORDS and not words & _FOOTER_WORDS:
+    if flags & _SUBJECT and not flags & _FOOTER_WORD:
         return "subject"
-    if words & {"copyright", "copyrights", "credit", "credits", "source", "quelle", "nachweis"}:
+    if flags & _CREDIT:
         return "credit"
-    if words & _FOOTER_WORDS or any(w.startswith(_FOOTER_PREFIXES) for w in words):
+    if flags & (_FOOTER_WORD | _FOOTER_PREFIX):
         return "footer"
-    if words & _SIDEBAR_WORDS:
+    if flags & _SIDEBAR:
         return "sidebar"
-    if words & _NAV_WORDS:
+    if flags & _NAV:
         return "nav"
-    if any(_MAIN_TOKENS.match(w) for w in words):
+    if flags & _MAIN:
         return "main"
     return None
 
 
-@lru_cache(maxsize=8192)
-def _marks_words(marks: str) -> frozenset[str]:
-    out: set[str] = set()
-    for token in marks.split():
-        out.update(_token_words(token))
-    return frozenset(out)
+# What the words of a class or id token name, as bits: a class string names what its tokens name
+# together, so each token is read once (tokens repeat across sites far more than whole strings).
+_MEDIA, _SUBJECT, _FOOTER_WORD, _CREDIT, _FOOTER_PREFIX, _SIDEBAR, _NAV, _MAIN = (1 << i for i in range(8))
+_CREDIT_MARKS = frozenset({"copyright", "copyrights", "credit", "credits", "source", "quelle", "nachweis"})
 
 
 @lru_cache(maxsize=16384)
-def _token_words(token: str) -> tuple[str, ...]:
-    """The words of one class or id token (cached apart from whole class strings, which differ
-    from site to site far more than their tokens do)."""
+def _token_flags(token: str) -> int:
     low = token.lower()
     if _LAYOUT_TOKEN.search(low):
-        return ()  # "has-sidebar", "article-with-rail", "content-sidebar-wrap": page layout
-    return (low, low.replace("-", "").replace("_", ""), *(w.lower() for w in _WORD_SPLIT.split(token) if w))
+        return 0  # "has-sidebar", "article-with-rail", "content-sidebar-wrap": page layout
+    words = {low, low.replace("-", "").replace("_", ""), *(w.lower() for w in _WORD_SPLIT.split(token) if w)}
+    flags = 0
+    for mask, names in ((_MEDIA, _MEDIA_WORDS), (_SUBJECT, _SUBJECT_WORDS), (_FOOTER_WORD, _FOOTER_WORDS),
+                        (_CREDIT, _CREDIT_MARKS), (_SIDEBAR, _SIDEBAR_WORDS), (_NAV, _NAV_WORDS)):
+        if not words.isdisjoint(names):
+            flags |= mask
+    if any(w.startswith(_FOOTER_PREFIXES) for w in words):
+        flags |= _FOOTER_PREFIX
+    if any(_MAIN_TOKENS.match(w) for w in words):
+        flags |= _MAIN
+    return flags
 
 
 def _region_of(el) -> str | None:

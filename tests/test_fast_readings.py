@@ -7,6 +7,8 @@
   it must give what the XPath over every text node gave.
 * ``crawl.licensing._names_license_host``: the same answer as the case-insensitive pattern.
 * ``crawl.media._may_name_media``: never False for a link that resolves to a media URL.
+* ``crawl.licensing._marks_region``: the region a class string names, decided from bits cached
+  per token; it must be what the words of the whole string name.
 
 The plain forms are written here as the oracles; the inputs are the package's own CC data and
 generated text and trees.
@@ -20,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
+from crawl import licensing
 from crawl.licensing import _LICENSE_HOST_HINT, _LICENSE_HOST_WORDS, PAGE_END_CHARS, _names_license_host, _page_end
 from crawl.media import _absolute, _may_name_media, is_media_url
 from provenance.licenses import cc, fold
@@ -185,3 +188,45 @@ def test_the_page_end_of_a_tree_deeper_than_python_recursion() -> None:
         node = etree.SubElement(node, "div")
     node.text = "the deepest words"
     assert _page_end(root) == _page_end_by_xpath(root) == "the deepest words"
+
+
+# --- regions named by class and id words ----------------------------------------------------------
+
+def _region_by_words(marks: str) -> str | None:
+    """The region the words of a whole class string name (the plain form)."""
+    words: set[str] = set()
+    for token in marks.split():
+        low = token.lower()
+        if licensing._LAYOUT_TOKEN.search(low):
+            continue
+        words |= {low, low.replace("-", "").replace("_", ""), *(w.lower() for w in licensing._WORD_SPLIT.split(token) if w)}
+    if words & licensing._MEDIA_WORDS:
+        return "media"
+    if words & licensing._SUBJECT_WORDS and not words & licensing._FOOTER_WORDS:
+        return "subject"
+    if words & {"copyright", "copyrights", "credit", "credits", "source", "quelle", "nachweis"}:
+        return "credit"
+    if words & licensing._FOOTER_WORDS or any(w.startswith(licensing._FOOTER_PREFIXES) for w in words):
+        return "footer"
+    if words & licensing._SIDEBAR_WORDS:
+        return "sidebar"
+    if words & licensing._NAV_WORDS:
+        return "nav"
+    if any(licensing._MAIN_TOKENS.match(w) for w in words):
+        return "main"
+    return None
+
+
+_CLASS_WORDS = sorted(licensing._MEDIA_WORDS | licensing._SUBJECT_WORDS | licensing._FOOTER_WORDS
+                      | licensing._SIDEBAR_WORDS | licensing._NAV_WORDS | licensing._CREDIT_WORDS
+                      | {"entry-content", "postBody", "article_text", "MainContent", "container", "row"})
+_TOKEN = st.builds(lambda w, before, after, upper: (w.upper() if upper else w) if not (before or after) else f"{before}{w}{after}",
+                   st.sampled_from(_CLASS_WORDS), st.sampled_from(["", "site-", "has-", "x_", "bottom"]),
+                   st.sampled_from(["", "-wrap", "_inner", "Nav", "-with-sidebar", "s", "-and-sidebar"]), st.booleans())
+
+
+@settings(max_examples=800, deadline=None)
+@given(tokens=st.lists(_TOKEN, max_size=5))
+def test_class_strings_name_the_region_their_words_name(tokens: list[str]) -> None:
+    marks = " ".join(tokens)
+    assert licensing._marks_region(marks) == _region_by_words(marks), marks
