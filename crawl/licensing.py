@@ -240,6 +240,7 @@ _CREDIT_MARKS = frozenset({"copyright", "copyrights", "credit", "credits", "sour
 
 @lru_cache(maxsize=16384)
 def _token_flags(token: str) -> int:
+    """The bits of what one class or id token's words name (0 for a page-layout token)."""
     low = token.lower()
     if _LAYOUT_TOKEN.search(low):
         return 0  # "has-sidebar", "article-with-rail", "content-sidebar-wrap": page layout
