@@ -37,7 +37,11 @@ class MediaHit:
 
 
 def extension_of(url: str) -> str:
-    path = urlsplit(url).path
+    return _path_extension(urlsplit(url).path)
+
+
+def _path_extension(path: str) -> str:
+    """The extension of a URL path's last segment, lower case ('' for none)."""
     name = path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
@@ -73,10 +77,9 @@ def _may_name_media(ref: str) -> bool:
         path = urlsplit(ref.strip()).path
     except ValueError:
         return True  # _absolute says what becomes of it
-    last = path.rsplit("/", 1)[-1]
-    if not path or last in (".", ".."):
+    if not path or path.rsplit("/", 1)[-1] in (".", ".."):
         return True
-    return "." in last and last.rsplit(".", 1)[-1].lower() in MEDIA_EXTENSIONS
+    return _path_extension(path) in MEDIA_EXTENSIONS
 
 
 def find_media(root, base_url: str) -> list[MediaHit]:
