@@ -573,3 +573,78 @@ def test_the_documents_a_full_run_reads_are_the_ledgers_in_the_order_texts_arriv
     assert corpus.doc_keys.tolist() == string_keys(ids).tolist()
     assert corpus.text_keys.tolist() == string_keys([docs[d]["text_sha256"] for d in ids]).tolist()
     assert watermark == ledger.query("SELECT max(seq) AS m FROM document_log").column("m")[0].as_py()
+
+
+def test_a_first_run_writes_whole_clusters_in_parts_and_a_later_full_run_writes_once(tmp_path, corpus):
+    """A first run with more cluster rows than ``commit_rows`` writes them in several writes, each
+    of whole clusters (every write has its own assigned_at, and no cluster's rows have two), with
+    the same clusters, cluster-wide consent and totals as one write. A full run over documents
+    already in clusters writes once: a part could take a member from a cluster another part keeps."""
+    columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent, revoked"
+    one, parted = Ledger(Workspace(tmp_path / "one")), Ledger(Workspace(tmp_path / "parted"))
+    for ledger in (one, parted):
+        put(ledger, synthetic_rows(corpus[:600]))
+    whole, split = dedup(one), dedup(parted, commit_rows=40)
+    assert totals(whole) == totals(split) and whole.rows_written == split.rows_written > 120
+    assert clusters(one) == clusters(parted)
+    assert by_url(one, columns) == by_url(parted, columns)
+
+    def writes(ledger: Ledger, run_id: str) -> tuple[int, int]:
+        """How many writes the run's cluster rows took, and the most any one cluster's rows took."""
+        row = ledger.query("SELECT count(DISTINCT assigned_at) AS writes, "
+                           "(SELECT max(n) FROM (SELECT count(DISTINCT assigned_at) AS n FROM cluster_log "
+                           " WHERE run_id = $run GROUP BY dup_cluster)) AS per_cluster "
+                           "FROM cluster_log WHERE run_id = $run", {"run": run_id}).to_pylist()[0]
+        return row["writes"], row["per_cluster"]
+
+    assert writes(one, whole.run_id) == (1, 1)
+    parts, per_cluster = writes(parted, split.run_id)
+    assert parts > 1 and per_cluster == 1
+    assert parted.query("SELECT count(*) AS n FROM dedup_param_log WHERE run_id = $run",
+                        {"run": split.run_id}).to_pylist()[0]["n"] == 1
+
+    for ledger in (one, parted):
+        put(ledger, synthetic_rows(corpus[600:]))
+        shutil.rmtree(ledger.workspace.root / "index" / "dedup")  # the state lost: a full run
+    again, again_split = dedup(one), dedup(parted, commit_rows=40)
+    assert again.mode == again_split.mode == "full" and again_split.rows_written > 0
+    assert writes(parted, again_split.run_id) == (1, 1)
+    assert clusters(one) == clusters(parted)
+    assert by_url(one, columns) == by_url(parted, columns)
+
+
+def test_a_first_run_that_dies_between_its_parts_is_completed_by_the_next_run(tmp_path, corpus, monkeypatch):
+    """A first run that dies after its first part has stored whole clusters only, and is stopped;
+    the next run (a full one: no state was published) writes what is missing, in one write, and
+    the clusters equal those of an uninterrupted run."""
+    import dedup.pipeline as pipeline
+
+    dying, whole = Ledger(Workspace(tmp_path / "dying")), Ledger(Workspace(tmp_path / "whole"))
+    for ledger in (dying, whole):
+        put(ledger, synthetic_rows(corpus[:600]))
+    real = pipeline._changes_values
+
+    def dies_at_the_second_part(assignments, run, scope, part, parts):
+        if part == 1:
+            raise KeyboardInterrupt
+        return real(assignments, run, scope, part, parts)
+
+    monkeypatch.setattr(pipeline, "_changes_values", dies_at_the_second_part)
+    with pytest.raises(KeyboardInterrupt):
+        dedup(dying, commit_rows=40)
+    monkeypatch.setattr(pipeline, "_changes_values", real)
+    stored = dying.query("SELECT dup_cluster, count(*) AS n FROM clusters GROUP BY ALL").to_pylist()
+    dedup(whole)
+    complete = {r["dup_cluster"]: r["n"] for r in whole.query(
+        "SELECT dup_cluster, count(*) AS n FROM clusters GROUP BY ALL").to_pylist()}
+    assert 0 < len(stored) < len(complete)
+    assert all(complete[r["dup_cluster"]] == r["n"] for r in stored)  # whole clusters only
+    assert dying.query("SELECT status FROM run_log WHERE command = 'dedup'").column("status").to_pylist() == \
+        ["stopped"]
+
+    after = dedup(dying, commit_rows=40)
+    assert after.mode == "full" and 0 < after.rows_written < whole.query(
+        "SELECT count(*) AS n FROM cluster_log").to_pylist()[0]["n"]
+    assert clusters(dying) == clusters(whole)
+    columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent, revoked"
+    assert by_url(dying, columns) == by_url(whole, columns)
