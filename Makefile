@@ -40,7 +40,7 @@ check: install-dev lint types
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not ray" -x
 
 lint: install-dev
-	$(VENV)/bin/ruff check $(PACKAGES)
+	$(VENV)/bin/ruff check $(PACKAGES) tests bench
 
 types: install-dev
 	$(VENV)/bin/mypy $(PACKAGES)

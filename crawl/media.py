@@ -41,8 +41,9 @@ def extension_of(url: str) -> str:
 
 
 def _path_extension(path: str) -> str:
-    """The extension of a URL path's last segment, lower case ('' for none)."""
-    name = path.rsplit("/", 1)[-1]
+    """The extension of a URL path's last segment, lower case ('' for none). Parameters of the
+    segment (``talk.mp3;jsessionid=1``, RFC 3986 section 3.3) are not part of its name."""
+    name = path.rsplit("/", 1)[-1].split(";", 1)[0]
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +14,7 @@ from provenance.consent import EFFECTS, classify, evidence_line, format_evidence
 from provenance.records import CONSENT_VALUES, SIGNAL_KINDS, ConsentDecision, ConsentSignal
 
 TRAINING = frozenset({"GPTBot", "CCBot", "ClaudeBot"})
-WHEN = datetime(2026, 8, 22, tzinfo=timezone.utc)
+WHEN = datetime(2026, 8, 22, tzinfo=UTC)
 
 
 def sig(kind: str, value: str, agent: str | None = None, evidence: str = "raw") -> ConsentSignal:

@@ -262,6 +262,12 @@ def test_media_discovery_on_pages():
                    ("https://cdn.test/o.ogg", "audio", "audio/ogg")}
 
 
+def test_a_media_link_with_path_parameters_is_media():
+    markup = page_html(body='<a href="/files/talk.MP3;jsessionid=1">talk</a><a href="/p.html;jsessionid=1.mp3">no</a>')
+    got = {(m.url, m.kind, m.mime_type) for m in find_media(html_root(markup), "https://h.test/dir/p.html")}
+    assert got == {("https://h.test/files/talk.MP3;jsessionid=1", "link", "audio/mpeg")}
+
+
 def test_podcast_feed_enclosures_carry_the_feed_license():
     feed = b"""<?xml version="1.0"?><rss version="2.0" xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule">
       <channel><title>p</title><creativeCommons:license>https://creativecommons.org/licenses/by-sa/4.0/</creativeCommons:license>

@@ -9,7 +9,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 
 from crawl.localsite import LocalSite
 from provenance.ledger import Ledger
@@ -131,5 +130,4 @@ def test_a_corrupt_archive_stores_nothing(cli, tmp_path):
     broken.write_bytes(data[: len(data) * 2 // 3])
     result = cli("-w", str(tmp_path / "ws"), "import", str(broken), "--format", "warc")
     assert result.code == 1 and "Nothing from broken.warc.gz was stored" in result.err
-    with pytest.raises(Exception):
-        Ledger(tmp_path / "ws").query("SELECT * FROM documents").to_pylist().pop()
+    assert Ledger(tmp_path / "ws").query("SELECT count(*) AS n FROM documents").to_pylist() == [{"n": 0}]

@@ -169,7 +169,8 @@ def test_media_pretest_skips_ordinary_links() -> None:
     assert not _may_name_media("/about/team.html")
     assert not _may_name_media("https://e.org/p/")
     assert _may_name_media("?page=2")  # the page's own path: resolved
-    assert not _may_name_media("/files/talk.MP3;jsessionid=1")  # its extension as is_media_url reads it
+    assert _may_name_media("/files/talk.MP3;jsessionid=1")  # a session parameter is not the extension
+    assert not _may_name_media("/files/talk.html;jsessionid=1.mp3")
     assert _may_name_media("/files/talk.mp3?dl=1")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from hypothesis import given, settings
@@ -659,7 +659,7 @@ def test_every_spdx_creative_commons_id_is_known() -> None:
 # choose()
 # --------------------------------------------------------------------------------------------------
 
-T = datetime(2024, 5, 1, tzinfo=timezone.utc)
+T = datetime(2024, 5, 1, tzinfo=UTC)
 URL = "https://example.org/a"
 V = f" (vocabulary {licenses.vocabulary_version()})"  # every decision names the vocabulary that made it
 
