@@ -53,6 +53,7 @@ from dedup.index import LoadedSignatures, SignatureIndex, fill_from_batch
 from dedup.keys import PairIndex, group_rows, hex_bytes, hex_strings
 from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
+from dedup.changes import count_changes, insert_sql, sql_values, write_part_map
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
 from dedup.state import (STATE_DIR, DedupState, Manifest, SignatureFile, sig_name, string_keys, write_key_run,
                          write_nodes)
@@ -67,8 +68,8 @@ REGISTER_EVERY_S = 5.0  # register finished index parts at most this often (one 
 LSH_CACHE = f"{STATE_DIR}/lsh-params.json"  # bands and rows of each threshold, computed once
 _STATE_BATCH = 65_536  # node rows per record batch of the dedup state
 _SIMILARITY_STEP = 16_384  # rows of signatures compared per step
-# A first run (no document in a cluster yet) writes its cluster rows in several short writes of
-# whole clusters, about this many rows each, each under PART_MEMORY: folding rows into
+# A run writes its cluster rows in several short writes of whole groups of clusters
+# (dedup.changes), about this many rows each, each under PART_MEMORY: folding rows into
 # document_state is an UPDATE, which DuckDB holds in memory until the commit (the 2.6M rows of a
 # first run over 10M documents took 3.3 GB in one write; five writes, 1.9 GB at most and 30 s in
 # all, against 9 s for one; ten: 1.8 GB, 55 s; ten under 1 GiB: 1.2 GB, 120 s; measured).
@@ -88,7 +89,7 @@ class DedupOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     ray_address: str | None = None  # --engine ray: an existing cluster; None starts a local Ray
     max_bucket: int = MAX_BUCKET
-    commit_rows: int = COMMIT_ROWS  # cluster rows per write of a first run (whole clusters; see _commit)
+    commit_rows: int = COMMIT_ROWS  # cluster rows per write, about (whole groups of clusters; see _commit)
 
     def signature_params(self) -> SignatureParams:
         return SignatureParams(num_perm=self.num_perm, ngram=self.ngram, seed=self.seed, scheme=self.scheme)
@@ -201,31 +202,6 @@ def _usable_manifest(ledger: Ledger, state: DedupState, vocabulary: str) -> Mani
     last = ledger.query("SELECT run_id FROM run_log WHERE command = 'dedup' AND status = 'finished' "
                         "ORDER BY finished_at DESC LIMIT 1").column("run_id").to_pylist()
     return manifest if last == [manifest.run_id] else None
-
-
-# The cluster_log rows a run writes: its assignments (a Parquet file) compared in DuckDB with the
-# current clusters (of the scope's documents, when a scope is given), only those that differ, and
-# one row saying so for a document that was in a cluster and is in none now.
-_CHANGES_SQL = """
-    INSERT INTO cluster_log (seq, doc_id, dup_cluster, is_canonical, similarity, reason, assigned_at, run_id)
-    SELECT nextval('cluster_seq'), doc_id, dup_cluster, is_canonical, similarity, reason, $assigned_at, $run_id
-    FROM (
-        SELECT coalesce(w.doc_id, c.doc_id) AS doc_id, w.dup_cluster,
-               CASE WHEN w.doc_id IS NULL THEN true ELSE w.is_canonical END AS is_canonical,
-               w.similarity,
-               CASE WHEN w.doc_id IS NULL THEN $no_longer ELSE w.reason END AS reason,
-               w.doc_id IS NOT NULL AS wanted_here,
-               c.dup_cluster AS c_cluster, c.is_canonical AS c_canonical, c.similarity AS c_similarity,
-               c.reason AS c_reason
-        FROM {wanted} w
-        FULL OUTER JOIN (SELECT doc_id, dup_cluster, is_canonical, similarity, reason FROM clusters {scope}) c
-          ON w.doc_id = c.doc_id
-    )
-    WHERE (wanted_here OR c_cluster IS NOT NULL)
-      AND NOT (dup_cluster IS NOT DISTINCT FROM c_cluster AND is_canonical IS NOT DISTINCT FROM c_canonical
-               AND similarity IS NOT DISTINCT FROM c_similarity AND reason IS NOT DISTINCT FROM c_reason)
-    ORDER BY doc_id
-"""
 
 
 def _write_assignments(path: Path, batches: Iterable[pa.RecordBatch]) -> tuple[int, int]:
@@ -520,53 +496,39 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
             engine: Engine, assignments: Path | None, scope: pa.Array | None = None) -> int:
     """The run's result writes: the cluster rows that changed (``assignments``: a Parquet file
     of ``dedup.clusters.ASSIGNMENT_SCHEMA``, compared with the current clusters of the ``scope``
-    documents, or of every document) and its parameters. Returns the rows written.
+    documents, or of every document; :mod:`dedup.changes`) and its parameters. Returns the rows
+    written.
 
-    One write, unless no document is in a cluster yet (a first run over the whole corpus) and
-    the assignments hold more than ``options.commit_rows`` rows: then the clusters are split by
-    a hash of their id into parts of about that many rows, and each part is one write under
-    PART_MEMORY. Readers between two parts see every cluster whole or not yet at all (its
-    members as before the run), and each write's UPDATE of ``document_state`` holds one part in
+    One write, unless more than ``options.commit_rows`` rows change: then they are written in
+    parts of about that many rows, each one write under PART_MEMORY, each part holding whole
+    groups of clusters, so that a reader between two parts sees each cluster whole, as before
+    the run or as after it, and each write's UPDATE of ``document_state`` holds one part in
     memory, not the whole run. No DuckDB memory limit on a single write: DuckDB keeps an
     update's changes in memory until the commit, and does not spill them."""
     parts = 1
-    if assignments is not None and scope is None:
-        rows = pq.ParquetFile(assignments).metadata.num_rows
-        parts = max(1, -(-rows // max(1, options.commit_rows)))
+    limit = max(1, options.commit_rows)
+    if assignments is not None and pq.ParquetFile(assignments).metadata.num_rows > limit:
+        parts = -(-count_changes(ledger, assignments, NO_LONGER, scope) // limit) or 1
+    part_map = None
+    if assignments is not None and parts > 1:
+        part_map = assignments.with_name(f"{assignments.stem}-parts.parquet")
+        write_part_map(ledger, assignments, scope, parts, part_map)
     written = 0
-    part = 0
-    while part < parts:
-        with ledger.writer() as writer, writer.transaction():
-            if part == 0:
-                if parts > 1 and writer.query("SELECT EXISTS (SELECT 1 FROM clusters)").column(0)[0].as_py():
-                    parts = 1  # documents are in clusters already: a part could take a member from one
-                _write_params(writer, run, options, params, lsh, engine)
-            if parts > 1:  # the buffer pool would otherwise keep the blocks each part reads
-                writer.limit_memory(PART_MEMORY)
-            if assignments is not None:
-                written += writer.execute(_changes_sql(scope, part, parts),
-                                          _changes_values(assignments, run, scope, part, parts))
-        part += 1
+    try:
+        for part in range(parts):
+            with ledger.writer() as writer, writer.transaction():
+                if part == 0:
+                    _write_params(writer, run, options, params, lsh, engine)
+                if parts > 1:  # the buffer pool would otherwise keep the blocks each part reads
+                    writer.limit_memory(PART_MEMORY)
+                if assignments is not None:
+                    values = sql_values(assignments, NO_LONGER, scope, part, part_map)
+                    written += writer.execute(insert_sql(scope, part_map is not None),
+                                              {**values, "run_id": run.run_id, "assigned_at": utcnow()})
+    finally:
+        if part_map is not None:
+            part_map.unlink(missing_ok=True)
     return written
-
-
-def _changes_sql(scope: pa.Array | None, part: int, parts: int) -> str:
-    where = [] if scope is None else ["doc_id IN (SELECT unnest($scope))"]
-    wanted = "read_parquet($wanted)"
-    if parts > 1:
-        where.append("hash(dup_cluster) % $parts = $part")
-        wanted = f"(SELECT * FROM {wanted} WHERE hash(dup_cluster) % $parts = $part)"
-    return _CHANGES_SQL.format(wanted=wanted, scope=f"WHERE {' AND '.join(where)}" if where else "")
-
-
-def _changes_values(assignments: Path, run: Run, scope: pa.Array | None, part: int, parts: int) -> dict:
-    values: dict = {"wanted": str(assignments), "no_longer": NO_LONGER, "run_id": run.run_id,
-                    "assigned_at": utcnow()}
-    if scope is not None:
-        values["scope"] = scope.to_pylist()
-    if parts > 1:
-        values.update(part=part, parts=parts)
-    return values
 
 
 def _write_params(writer: LedgerWriter, run: Run, options: DedupOptions, params: SignatureParams,

@@ -575,11 +575,37 @@ def test_the_documents_a_full_run_reads_are_the_ledgers_in_the_order_texts_arriv
     assert watermark == ledger.query("SELECT max(seq) AS m FROM document_log").column("m")[0].as_py()
 
 
-def test_a_first_run_writes_whole_clusters_in_parts_and_a_later_full_run_writes_once(tmp_path, corpus):
-    """A first run with more cluster rows than ``commit_rows`` writes them in several writes, each
-    of whole clusters (every write has its own assigned_at, and no cluster's rows have two), with
-    the same clusters, cluster-wide consent and totals as one write. A full run over documents
-    already in clusters writes once: a part could take a member from a cluster another part keeps."""
+def _writes_hold_whole_groups(ledger: Ledger, run_id: str, before: dict[str, str]) -> int:
+    """How many writes a run's cluster rows took, checking that each write held whole groups:
+    every cluster the run assigns, with every cluster (``before``: doc_id -> dup_cluster) its
+    documents were in, written in one write."""
+    rows = ledger.query("SELECT doc_id, dup_cluster, assigned_at FROM cluster_log WHERE run_id = $run",
+                        {"run": run_id}).to_pylist()
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for r in rows:  # a document links the cluster it leaves with the one it joins
+        ends = [c for c in ("new:" + r["dup_cluster"] if r["dup_cluster"] else None,
+                            "old:" + before[r["doc_id"]] if r["doc_id"] in before else None) if c]
+        for c in ends[1:]:
+            parent[root(c)] = root(ends[0])
+    written_at: dict[str, set] = {}
+    for r in rows:
+        key = "new:" + r["dup_cluster"] if r["dup_cluster"] else "old:" + before[r["doc_id"]]
+        written_at.setdefault(root(key), set()).add(r["assigned_at"])
+    assert all(len(times) == 1 for times in written_at.values()), "a group of clusters written in two writes"
+    return len({r["assigned_at"] for r in rows})
+
+
+def test_cluster_rows_are_written_in_parts_of_whole_groups_equal_to_one_write(tmp_path, corpus):
+    """With more cluster rows than ``commit_rows``, a run writes them in several writes, each of
+    whole groups (the clusters it assigns with those their documents leave: each write has its
+    own assigned_at, and no group's rows have two), with the same clusters, cluster-wide consent
+    and totals as one write: a first run, and a full run over documents already in clusters."""
     columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent, revoked"
     one, parted = Ledger(Workspace(tmp_path / "one")), Ledger(Workspace(tmp_path / "parted"))
     for ledger in (one, parted):
@@ -588,51 +614,50 @@ def test_a_first_run_writes_whole_clusters_in_parts_and_a_later_full_run_writes_
     assert totals(whole) == totals(split) and whole.rows_written == split.rows_written > 120
     assert clusters(one) == clusters(parted)
     assert by_url(one, columns) == by_url(parted, columns)
-
-    def writes(ledger: Ledger, run_id: str) -> tuple[int, int]:
-        """How many writes the run's cluster rows took, and the most any one cluster's rows took."""
-        row = ledger.query("SELECT count(DISTINCT assigned_at) AS writes, "
-                           "(SELECT max(n) FROM (SELECT count(DISTINCT assigned_at) AS n FROM cluster_log "
-                           " WHERE run_id = $run GROUP BY dup_cluster)) AS per_cluster "
-                           "FROM cluster_log WHERE run_id = $run", {"run": run_id}).to_pylist()[0]
-        return row["writes"], row["per_cluster"]
-
-    assert writes(one, whole.run_id) == (1, 1)
-    parts, per_cluster = writes(parted, split.run_id)
-    assert parts > 1 and per_cluster == 1
+    assert _writes_hold_whole_groups(one, whole.run_id, {}) == 1
+    assert _writes_hold_whole_groups(parted, split.run_id, {}) > 1
     assert parted.query("SELECT count(*) AS n FROM dedup_param_log WHERE run_id = $run",
                         {"run": split.run_id}).to_pylist()[0]["n"] == 1
 
+    # new documents join and merge clusters, three clustered pages get texts of their own; a full
+    # run (the state lost) redoes them all
+    before = {r["doc_id"]: r["dup_cluster"] for r in clusters(parted) if r["dup_cluster"]}
+    leaving = [d for d in corpus[:600] if doc_id_for_url(d.url) in before][:3]
+    changed = [(d.url, text, d.license, d.consent, d.fetched_at + timedelta(days=1))
+               for d, text in zip(leaving, base_texts(3, seed=77), strict=True)]
     for ledger in (one, parted):
-        put(ledger, synthetic_rows(corpus[600:]))
-        shutil.rmtree(ledger.workspace.root / "index" / "dedup")  # the state lost: a full run
+        put(ledger, synthetic_rows(corpus[600:]) + changed)
+        shutil.rmtree(ledger.workspace.root / "index" / "dedup")
     again, again_split = dedup(one), dedup(parted, commit_rows=40)
-    assert again.mode == again_split.mode == "full" and again_split.rows_written > 0
-    assert writes(parted, again_split.run_id) == (1, 1)
+    assert again.mode == again_split.mode == "full" and again.rows_written == again_split.rows_written > 0
+    after = {r["doc_id"]: r["dup_cluster"] for r in clusters(parted)}
+    moved = [d for d in before if after.get(d) != before[d]]
+    assert len(moved) > 3 and sum(after.get(d) is None for d in moved) >= 3  # some moved, some left every cluster
+    assert _writes_hold_whole_groups(parted, again_split.run_id, before) > 1
     assert clusters(one) == clusters(parted)
     assert by_url(one, columns) == by_url(parted, columns)
 
 
 def test_a_first_run_that_dies_between_its_parts_is_completed_by_the_next_run(tmp_path, corpus, monkeypatch):
     """A first run that dies after its first part has stored whole clusters only, and is stopped;
-    the next run (a full one: no state was published) writes what is missing, in one write, and
-    the clusters equal those of an uninterrupted run."""
+    the next run (a full one: no state was published) writes what is missing, and the clusters
+    equal those of an uninterrupted run."""
     import dedup.pipeline as pipeline
 
     dying, whole = Ledger(Workspace(tmp_path / "dying")), Ledger(Workspace(tmp_path / "whole"))
     for ledger in (dying, whole):
         put(ledger, synthetic_rows(corpus[:600]))
-    real = pipeline._changes_values
+    real = pipeline.sql_values
 
-    def dies_at_the_second_part(assignments, run, scope, part, parts):
+    def dies_at_the_second_part(assignments, no_longer, scope, part=None, part_map=None):
         if part == 1:
             raise KeyboardInterrupt
-        return real(assignments, run, scope, part, parts)
+        return real(assignments, no_longer, scope, part, part_map)
 
-    monkeypatch.setattr(pipeline, "_changes_values", dies_at_the_second_part)
+    monkeypatch.setattr(pipeline, "sql_values", dies_at_the_second_part)
     with pytest.raises(KeyboardInterrupt):
         dedup(dying, commit_rows=40)
-    monkeypatch.setattr(pipeline, "_changes_values", real)
+    monkeypatch.setattr(pipeline, "sql_values", real)
     stored = dying.query("SELECT dup_cluster, count(*) AS n FROM clusters GROUP BY ALL").to_pylist()
     dedup(whole)
     complete = {r["dup_cluster"]: r["n"] for r in whole.query(
