@@ -304,12 +304,12 @@ def _tree_memory_mib(root: int) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-def _dedup_tree(ws: Path) -> dict:
+def _dedup_tree(ws: Path, *options: str) -> dict:
     start = time.perf_counter()
     # as installed: Python caches compiled modules (a PYTHONDONTWRITEBYTECODE=1 environment would
     # otherwise compile some 800 modules again in every process, seconds of a short run)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([str(EXE), "-w", str(ws), "dedup", *options], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env)
     peak_rss = peak_pss = 0.0
     while proc.poll() is None:
@@ -333,8 +333,9 @@ def _first_rows_again(source: Path, dest: Path, k: int, domain: str) -> Path:
 
 
 def dedup_memory_figures(n: int, tmp: Path, workspace: Path | None) -> dict:
-    """First run, re-run with nothing new, and runs after adding 0.1% then 1% new documents, on one workspace of
-    ``n`` generated documents (``workspace``: a copy of one built earlier, to save the import)."""
+    """First run, re-run with nothing new, runs after adding 0.1% then 1% new documents, then a full run with
+    another threshold, on one workspace of ``n`` generated documents (``workspace``: a copy of one built earlier,
+    to save the import)."""
     import shutil
 
     from dedup.synthetic import write_corpus_jsonl
@@ -361,6 +362,9 @@ def dedup_memory_figures(n: int, tmp: Path, workspace: Path | None) -> dict:
         out[f"after_adding_{label}"] = {"added": k, **added}
         out[f"added_{label}_vs_first"] = round(added["wall_s"] / first["wall_s"], 4)
     out["added_vs_first"] = out["added_1_percent_vs_first"]
+    # a full run over documents already in clusters, with other clusters: another threshold (the
+    # stored signatures are reused; many documents change cluster, so the commit is large)
+    out["full_rerun_threshold_0_7"] = _dedup_tree(ws, "--threshold", "0.7")
     return out
 
 
