@@ -673,3 +673,26 @@ def test_a_first_run_that_dies_between_its_parts_is_completed_by_the_next_run(tm
     assert clusters(dying) == clusters(whole)
     columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent, revoked"
     assert by_url(dying, columns) == by_url(whole, columns)
+
+
+def test_an_incremental_run_writes_its_changes_in_parts_of_whole_groups(tmp_path, corpus):
+    """An incremental run's changes (its scope: the documents it redid) in parts of whole groups,
+    equal to the same run in one write and to a run from scratch."""
+    columns = "dup_cluster, is_canonical, dup_similarity, dup_reason, cluster_consent, revoked"
+    parted, one = Ledger(Workspace(tmp_path / "parted")), Ledger(Workspace(tmp_path / "one"))
+    for ledger in (parted, one):
+        put(ledger, synthetic_rows(corpus[:500]))
+        dedup(ledger)
+    before = {r["doc_id"]: r["dup_cluster"] for r in clusters(parted) if r["dup_cluster"]}
+    for ledger in (parted, one):
+        put(ledger, synthetic_rows(corpus[500:]))
+    split, whole = dedup(parted, commit_rows=10), dedup(one)
+    assert split.mode == whole.mode == "incremental" and split.rows_written == whole.rows_written > 20
+    assert _writes_hold_whole_groups(parted, split.run_id, before) > 1
+    assert _writes_hold_whole_groups(one, whole.run_id, before) == 1
+    scratch = Ledger(Workspace(tmp_path / "scratch"))
+    put(scratch, synthetic_rows(corpus[:500]))
+    put(scratch, synthetic_rows(corpus[500:]))
+    dedup(scratch)
+    assert clusters(parted) == clusters(one) == clusters(scratch)
+    assert by_url(parted, columns) == by_url(one, columns) == by_url(scratch, columns)
