@@ -13,10 +13,12 @@ whenever one document moves from one to the other. A reader between two parts th
 group either as it was before the run or as the run leaves it, never a cluster with some of its
 members moved out and others not yet.
 
-The groups are found from cluster ids coded as integers by DuckDB (in a read-only connection),
-with the links between codes joined by :func:`dedup.clusters.components`; the driver holds a few
-integers per cluster, and the ids stay in DuckDB and in one Parquet file that maps each cluster
-id to its part.
+One read-only pass (:func:`plan_parts`) finds the rows that change, counts them, and when they
+need several parts finds the groups: the cluster ids those rows name, coded as integers by
+DuckDB, with the links between codes joined by :func:`dedup.clusters.components`. The driver
+holds a few integers per cluster; the ids stay in DuckDB and in one Parquet file that maps each
+cluster id to its part. Only changed rows need linking: a document that keeps its cluster is
+written by no part.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from provenance.ledger import Ledger
 PARTS_MEMORY = "512MiB"  # DuckDB's share while the changes are counted and the groups found (it spills past it)
 IN_SCOPE = "doc_id IN (SELECT unnest($scope))"  # SQL: a row of one of the ``$scope`` documents
 
-# The rows that differ from the current clusters (of the scope's documents, when a scope is given).
+# The rows that differ from the current clusters (of the scope's documents, when a scope is given),
+# with the cluster each document is in now (``c_cluster``).
 _CHANGED_SQL = """
-    SELECT doc_id, dup_cluster, is_canonical, similarity, reason
+    SELECT doc_id, dup_cluster, is_canonical, similarity, reason, c_cluster
     FROM (
         SELECT coalesce(w.doc_id, c.doc_id) AS doc_id, w.dup_cluster,
                CASE WHEN w.doc_id IS NULL THEN true ELSE w.is_canonical END AS is_canonical,
@@ -58,14 +61,9 @@ _INSERT_SQL = """
 """
 _THIS_PART = "dup_cluster IN (SELECT dup_cluster FROM read_parquet($part_map) WHERE part = $part)"
 
-# Every cluster id a run assigns or a document of its scope is in now: `ids` codes them 0..n-1,
+# The changed rows' clusters, after and before: `ids` codes every cluster id they name 0..n-1,
 # and `links` holds, for each document whose cluster changes from one to another, the two codes.
-_PAIRS_SQL = """
-    CREATE TEMP TABLE _pairs AS
-    SELECT w.dup_cluster AS new, c.dup_cluster AS old
-    FROM (SELECT doc_id, dup_cluster FROM read_parquet($wanted) {scope}) w
-    FULL OUTER JOIN (SELECT doc_id, dup_cluster FROM clusters {scope}) c ON w.doc_id = c.doc_id
-"""
+_PAIRS_SQL = "CREATE TEMP TABLE _pairs AS SELECT dup_cluster AS new, c_cluster AS old FROM ({changed})"
 _IDS_SQL = """
     CREATE TEMP TABLE _ids AS
     SELECT id, (row_number() OVER () - 1)::BIGINT AS code
@@ -77,31 +75,6 @@ _LINKS_SQL = """
     WHERE p.new <> p.old
 """
 _MAP_SQL = "COPY (SELECT i.id AS dup_cluster, p.part FROM _ids i JOIN _part_of p USING (code)) TO '{out}' (FORMAT parquet)"
-
-
-def scope_filter(scope: pa.Array | None) -> str:
-    """SQL: the WHERE clause limiting rows to the ``$scope`` documents (empty for every document)."""
-    return "" if scope is None else f"WHERE {IN_SCOPE}"
-
-
-def write_part_map(ledger: Ledger, assignments: Path, scope: pa.Array | None, parts: int, out: Path) -> None:
-    """Write ``out``: a Parquet file of ``(dup_cluster, part)`` for every cluster id the run's
-    ``assignments`` name or a document of ``scope`` (every document when None) is in now, each
-    group's clusters in one part among ``0 .. parts - 1``."""
-    values: dict = {"wanted": str(assignments)}
-    if scope is not None:
-        values["scope"] = scope.to_pylist()
-    with ledger.reader(PARTS_MEMORY) as con:
-        con.execute(_PAIRS_SQL.format(scope=scope_filter(scope)), values)
-        con.execute(_IDS_SQL)
-        n = int(con.sql("SELECT count(*) FROM _ids").fetchall()[0][0])
-        links = con.sql(_LINKS_SQL).fetchnumpy()
-        root = components(n, links["a"], links["b"])  # each code's group: its smallest code
-        part = root % parts
-        con.register("_part_of", pa.table({"code": pa.array(np.arange(n, dtype=np.int64)),
-                                           "part": pa.array(part.astype(np.int64))}))
-        con.execute(_MAP_SQL.format(out=str(out).replace("'", "''")))
-
 
 
 def changed_sql(scope: pa.Array | None, in_parts: bool) -> str:
@@ -130,8 +103,22 @@ def sql_values(assignments: Path, no_longer: str, scope: pa.Array | None, part: 
     return values
 
 
-def count_changes(ledger: Ledger, assignments: Path, no_longer: str, scope: pa.Array | None) -> int:
-    """How many rows a run would write (read-only; the writes may then be split by this count)."""
+def plan_parts(ledger: Ledger, assignments: Path, no_longer: str, scope: pa.Array | None, commit_rows: int,
+               out: Path) -> int:
+    """How many parts the run's changed rows take, about ``commit_rows`` rows each (at least 1).
+    For more than one, also write ``out``: a Parquet file of ``(dup_cluster, part)`` for every
+    cluster id the changed rows name, each group's clusters in one part among ``0 .. parts - 1``."""
     with ledger.reader(PARTS_MEMORY) as con:
-        sql = f"SELECT count(*) FROM ({changed_sql(scope, False)})"
-        return int(con.execute(sql, sql_values(assignments, no_longer, scope)).fetchall()[0][0])
+        con.execute(_PAIRS_SQL.format(changed=changed_sql(scope, False)), sql_values(assignments, no_longer, scope))
+        changed = int(con.sql("SELECT count(*) FROM _pairs").fetchall()[0][0])
+        parts = max(1, -(-changed // max(1, commit_rows)))
+        if parts == 1:
+            return 1
+        con.execute(_IDS_SQL)
+        n = int(con.sql("SELECT count(*) FROM _ids").fetchall()[0][0])
+        links = con.sql(_LINKS_SQL).fetchnumpy()
+        root = components(n, links["a"], links["b"])  # each code's group: its smallest code
+        con.register("_part_of", pa.table({"code": pa.array(np.arange(n, dtype=np.int64)),
+                                           "part": pa.array((root % parts).astype(np.int64))}))
+        con.execute(_MAP_SQL.format(out=str(out).replace("'", "''")))
+    return parts

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dedup import incremental
+from dedup.changes import insert_sql, plan_parts, sql_values
 from dedup.clusters import ASSIGNMENT_SCHEMA, Rights, assign_batches, components
 from dedup.corpus import LEDGER_MEMORY, WATERMARK_SQL, Corpus, load_corpus
 from dedup.engine import DEFAULT_BATCH_SIZE, DedupError, Engine, LocalEngine, make_engine, plan_tasks
@@ -53,7 +54,6 @@ from dedup.index import LoadedSignatures, SignatureIndex, fill_from_batch
 from dedup.keys import PairIndex, group_rows, hex_bytes, hex_strings
 from dedup.lsh import MAX_BUCKET, similar_pairs_spilled, spill_band_keys
 from dedup.minhash import dtype_for, estimated_jaccard
-from dedup.changes import count_changes, insert_sql, sql_values, write_part_map
 from dedup.params import DEFAULT_NGRAM, DEFAULT_NUM_PERM, DEFAULT_SCHEME, DEFAULT_SEED, DEFAULT_THRESHOLD, LshParams, SignatureParams
 from dedup.state import (STATE_DIR, DedupState, Manifest, SignatureFile, sig_name, string_keys, write_key_run,
                          write_nodes)
@@ -505,14 +505,12 @@ def _commit(ledger: Ledger, run: Run, options: DedupOptions, params: SignaturePa
     the run or as after it, and each write's UPDATE of ``document_state`` holds one part in
     memory, not the whole run. No DuckDB memory limit on a single write: DuckDB keeps an
     update's changes in memory until the commit, and does not spill them."""
-    parts = 1
-    limit = max(1, options.commit_rows)
-    if assignments is not None and pq.ParquetFile(assignments).metadata.num_rows > limit:
-        parts = -(-count_changes(ledger, assignments, NO_LONGER, scope) // limit) or 1
-    part_map = None
-    if assignments is not None and parts > 1:
+    parts, part_map = 1, None
+    if assignments is not None and pq.ParquetFile(assignments).metadata.num_rows > options.commit_rows:
         part_map = assignments.with_name(f"{assignments.stem}-parts.parquet")
-        write_part_map(ledger, assignments, scope, parts, part_map)
+        parts = plan_parts(ledger, assignments, NO_LONGER, scope, options.commit_rows, part_map)
+        if parts == 1:
+            part_map = None
     written = 0
     try:
         for part in range(parts):
